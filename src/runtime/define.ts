@@ -1,0 +1,99 @@
+/**
+ * defineNode: the one declarative shape of every node kind. Ports, params, limits, defaults and
+ * docs live in the definition; the type checker, the inspector, the handle colours and the node
+ * reference are derived from it.
+ */
+import type { ParamSpec, ParamValues } from './params.ts';
+import type { PortSpec, PortType } from './ports.ts';
+import type { Value, Values } from './values.ts';
+
+export type Category = 'sources' | 'math' | 'outputs' | 'text' | 'diffusion' | 'vae' | 'gan' | 'flow' | 'data' | 'losses' | 'training';
+
+export interface InferContext<P> {
+  params: P;
+  /** The inferred type of what feeds each input (an array for multi inputs; absent when unconnected). */
+  inputs: Record<string, PortType | PortType[] | undefined>;
+}
+
+export interface ProgressInfo {
+  [key: string]: unknown;
+}
+
+export interface RunContext<P> {
+  nodeId: string;
+  params: P;
+  /** Values on each input: a Value, a Value[] for multi inputs, undefined when an optional input is open. */
+  inputs: Record<string, any>;
+  signal: AbortSignal;
+  backend: string;
+  /** Report progress inside a long node (sampler steps, training steps). */
+  progress(done: number, total: number, info?: ProgressInfo): void;
+  /** Throws the run's cancellation when the signal fired; long loops call it between steps. */
+  throwIfAborted(): void;
+}
+
+export interface ParamMigration {
+  /** Upgrades params written for kind version `from` to `from + 1`. */
+  from: number;
+  up: (params: Record<string, unknown>) => Record<string, unknown>;
+}
+
+export interface NodeDef<P extends Record<string, ParamSpec<any>>> {
+  type: string;
+  /** Bumped whenever params change meaning; older nodes are upgraded with `migrations`. */
+  version?: number;
+  category: Category;
+  title?: string;
+  doc: string;
+  inputs: Record<string, PortSpec>;
+  outputs: Record<string, PortSpec>;
+  /** Values a sink shows rather than passes on (an ImageOutput's image). */
+  display?: Record<string, PortSpec>;
+  params: P;
+  /** True when the node is nondeterministic and must never be served from the cache. */
+  volatile?: boolean | ((params: ParamValues<P>) => boolean);
+  /** Output types (shapes) before running. Throw shapeError(port, why) to reject the inputs. */
+  infer?: (ctx: InferContext<ParamValues<P>>) => Record<string, PortType>;
+  run: (ctx: RunContext<ParamValues<P>>) => Values | Promise<Values>;
+  migrations?: ParamMigration[];
+}
+
+export interface NodeKind<P extends Record<string, ParamSpec<any>> = Record<string, ParamSpec<any>>> extends NodeDef<P> {
+  version: number;
+  title: string;
+  display: Record<string, PortSpec>;
+  migrations: ParamMigration[];
+}
+
+export type AnyNodeKind = NodeKind<any>;
+
+/** Thrown from `infer` to reject an input's shape; compile turns it into a 'shape-mismatch' issue. */
+export class ShapeError extends Error {
+  constructor(readonly port: string | undefined, message: string) {
+    super(message);
+    this.name = 'ShapeError';
+  }
+}
+
+export const shapeError = (port: string | undefined, message: string): never => {
+  throw new ShapeError(port, message);
+};
+
+export function defineNode<const P extends Record<string, ParamSpec<any>>>(def: NodeDef<P>): NodeKind<P> {
+  const version = def.version ?? 1;
+  for (const m of def.migrations ?? []) {
+    if (m.from < 1 || m.from >= version) throw new Error(`${def.type}: migration from v${m.from} is outside 1..${version - 1}`);
+  }
+  for (const name of Object.keys(def.display ?? {})) {
+    if (name in def.outputs) throw new Error(`${def.type}: "${name}" is both an output and a display value`);
+  }
+  return {
+    ...def,
+    version,
+    title: def.title ?? def.type.replace(/([a-z])([A-Z])/g, '$1 $2'),
+    display: def.display ?? {},
+    migrations: def.migrations ?? [],
+  };
+}
+
+export type { Value };
