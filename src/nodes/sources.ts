@@ -6,7 +6,7 @@
  * `volatile`, which also keeps the node out of the cache.
  */
 import * as tf from '@tensorflow/tfjs';
-import { defineNode, enumParam, bool, number, seedParam, shapeParam, tensor } from '../runtime/index.ts';
+import { bool, defineNode, enumParam, number, seedParam, shapeParam, tensor, tfSeed } from '../runtime/index.ts';
 
 export const NoiseSource = defineNode({
   type: 'NoiseSource',
@@ -23,7 +23,7 @@ export const NoiseSource = defineNode({
   volatile: (p) => p.volatile,
   infer: ({ params }) => ({ out: tensor(params.shape) }),
   run: ({ params }) => {
-    const seed = params.volatile ? undefined : params.seed;
+    const seed = params.volatile ? undefined : tfSeed(params.seed);
     const out =
       params.distribution === 'normal'
         ? tf.randomNormal(params.shape, 0, 1, 'float32', seed)

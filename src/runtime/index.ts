@@ -11,3 +11,4 @@ export { createRuntimeWith, type Runtime, type RuntimeOptions, type RunOptions }
 export { hashString, canonicalJson, hashValue } from './hash.ts';
 export * from './values.ts';
 export * from './image.ts';
+export { tfSeed } from './random.ts';
