@@ -6,7 +6,12 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import type { Platform } from './backend.ts';
+
+// tfjs prints a banner recommending tfjs-node (which cannot install here) on the first tensor in
+// Node; production mode silences its warnings. Debug-mode checks (NaN scans) are off anyway.
+tf.env().set('PROD', true);
 
 const require = createRequire(import.meta.url);
 const CHROMIUM_DIR = '/usr/lib/chromium';
