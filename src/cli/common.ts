@@ -1,0 +1,104 @@
+/**
+ * What every `weft` command shares: exit codes, the error a command throws for a user mistake
+ * (printed as one line, never a stack trace), reading a graph file, printing graph issues.
+ */
+import { readFileSync } from 'node:fs';
+import type { ParseArgsConfig } from 'node:util';
+import { formatIssue, type GraphIssue } from '../index.ts';
+
+export const EXIT = {
+  ok: 0,
+  /** The graph is broken, or the run failed. */
+  failed: 1,
+  /** Bad command line, or a file that cannot be read or written. */
+  usage: 2,
+  /** Cancelled with Ctrl-C (128 + SIGINT). */
+  cancelled: 130,
+} as const;
+
+/** A problem the CLI reports about its own input (flags, --set, files). */
+export interface CliIssue {
+  code: string;
+  message: string;
+  nodeId?: string;
+  port?: string;
+  detail?: Record<string, unknown>;
+}
+
+/** A user mistake: main prints the message (or the issues) and exits with `exitCode`. */
+export class CliError extends Error {
+  readonly issues: CliIssue[];
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.usage,
+    issues?: CliIssue[],
+  ) {
+    super(message);
+    this.name = 'CliError';
+    this.issues = issues ?? [{ code: 'usage', message }];
+  }
+}
+
+export interface CommandContext {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+  /** Lines for the command's report (stdout). */
+  out(line: string): void;
+  /** Lines for diagnostics and progress (stderr). */
+  err(line: string): void;
+}
+
+/** One entry of the dispatch table in main.ts; a new command is one more entry. */
+export interface Command {
+  summary: string;
+  /** The full help text, shown by `weft <cmd> --help` and after a usage error. */
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(ctx: CommandContext): Promise<number>;
+}
+
+export function readGraphFile(file: string | undefined): string {
+  if (!file) throw new CliError('no graph file given');
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new CliError(`cannot read ${file}: ${why}`, EXIT.usage, [{ code: 'unreadable-file', message: `cannot read ${file}: ${why}` }]);
+  }
+}
+
+/** One line per issue: `[code] node "id", port "p": message`. */
+export function issueLine(issue: GraphIssue | CliIssue): string {
+  return formatIssue(issue as GraphIssue).replace(/\s*\n\s*/g, ' ');
+}
+
+/** Issues as JSON: the fields a script needs, without undefined noise. */
+export function issueJson(issue: GraphIssue | CliIssue): CliIssue {
+  const { code, message, nodeId, port, detail } = issue;
+  const edgeId = (issue as GraphIssue).edgeId;
+  return { code, message, ...(nodeId ? { nodeId } : {}), ...(port ? { port } : {}), ...(edgeId ? { edgeId } : {}), ...(detail ? { detail } : {}) };
+}
+
+export const quoteList = (xs: readonly string[]): string => (xs.length ? xs.map((x) => `"${x}"`).join(', ') : 'none');
+
+/** Indented JSON, with arrays of plain values (shapes, small data) kept on one line. */
+export function toJson(value: unknown, indent = ''): string {
+  const flat = JSON.stringify(value);
+  if (flat === undefined) return 'null';
+  if (value === null || typeof value !== 'object') return flat;
+  if (Array.isArray(value) && value.every((x) => x === null || typeof x !== 'object')) return flat.replace(/,/g, ', ');
+  const inner = indent + '  ';
+  if (Array.isArray(value)) return value.length ? `[\n${value.map((x) => inner + toJson(x, inner)).join(',\n')}\n${indent}]` : '[]';
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  if (!entries.length) return '{}';
+  if (flat.length <= 72 && entries.every(([, v]) => v === null || typeof v !== 'object')) {
+    return `{ ${entries.map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ')} }`;
+  }
+  return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${toJson(v, inner)}`).join(',\n')}\n${indent}}`;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(toJson(value) + '\n');
+}
