@@ -70,7 +70,7 @@ async function runCommand({ values, positionals, out, err }: CommandContext): Pr
   // 1. everything that can be checked before a backend starts
   const parsed = parseGraph(readGraphFile(file));
   if (!parsed.doc) return graphFailure(parsed.errors, json, err);
-  const registry = yieldingRegistry(createRegistry());
+  const registry = createRegistry();
   const doc = applySets(parsed.doc, registry, values.set as string[]);
   const { plan, errors } = compile(doc, registry);
   if (!plan) return graphFailure(errors, json, err);
@@ -193,24 +193,3 @@ function outputLine(id: string, o: NodeOutputs): string {
 
 const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(6));
 const round = (ms: number) => Math.round(ms * 10) / 10;
-
-/**
- * Kinds that yield to the event loop before they run. The cpu and wasm backends run a whole
- * graph in microtasks, and Node delivers SIGINT only between macrotasks, so without this Ctrl-C
- * would wait for the run to end. The kinds are otherwise the built-in ones: same type, version
- * and params, so the same cache keys.
- */
-function yieldingRegistry(base: Registry): Registry {
-  return new Registry(
-    base.list().map(
-      (kind): AnyNodeKind => ({
-        ...kind,
-        run: async (ctx) => {
-          await new Promise((resolve) => setImmediate(resolve));
-          ctx.throwIfAborted();
-          return kind.run(ctx);
-        },
-      }),
-    ),
-  );
-}

@@ -36,6 +36,11 @@ describe('compile', () => {
     expect(e.message).toContain('did you mean "NoiseSource"');
   });
 
+  it('an unknown kind is reported once, not again as a missing input downstream', () => {
+    const errors = errorsOf(graph([['x', 'NoiseSorce'], ['show', 'ImageOutput']], ['x.out -> show.image']));
+    expect(errors.map((e) => e.code)).toEqual(['unknown-node-type']);
+  });
+
   it('an unknown port names the node, the port and the valid ports', () => {
     const errors = errorsOf(graph([['n', 'NoiseSource'], ['s', 'Scale']], ['n.output -> s.x', 'n.out -> s.y']));
     expect(errors).toContainEqual(expect.objectContaining({ code: 'unknown-port', nodeId: 'n', port: 'output', message: expect.stringContaining('"out"') }));

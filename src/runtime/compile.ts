@@ -70,15 +70,22 @@ export function compile(doc: GraphDoc, registry: Registry): CompileResult {
     const dst = nodes.get(edge.to.node);
     if (!src || !dst) continue; // dangling: reported by checkReferences
     adjacency.get(src.node.id)!.push(dst.node.id);
-    if (!src.kind || !dst.kind) continue;
-    const out = src.kind.outputs[edge.from.port];
-    const inp = dst.kind.inputs[edge.to.port];
+    const connect = () => {
+      const byPort = inputs.get(dst.node.id) ?? {};
+      inputs.set(dst.node.id, byPort);
+      return (byPort[edge.to.port] ??= []);
+    };
+    if (!src.kind || !dst.kind) {
+      // An unknown kind is reported once; its edges still connect the known end (no missing-input).
+      if (dst.kind && Object.hasOwn(dst.kind.inputs, edge.to.port)) connect().push({ node: edge.from.node, port: edge.from.port });
+      continue;
+    }
+    const out = Object.hasOwn(src.kind.outputs, edge.from.port) ? src.kind.outputs[edge.from.port] : undefined; // not Object.prototype's "constructor"
+    const inp = Object.hasOwn(dst.kind.inputs, edge.to.port) ? dst.kind.inputs[edge.to.port] : undefined;
     if (!out) errors.push(unknownPort(src.node, src.kind, edge.from.port, 'output', edge.id));
     if (!inp) errors.push(unknownPort(dst.node, dst.kind, edge.to.port, 'input', edge.id));
     if (!out || !inp) continue;
-    const byPort = inputs.get(dst.node.id) ?? {};
-    inputs.set(dst.node.id, byPort);
-    const existing = (byPort[edge.to.port] ??= []);
+    const existing = connect();
     if (existing.length > 0 && !inp.multi) {
       errors.push({
         code: 'input-already-connected',

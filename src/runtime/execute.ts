@@ -115,6 +115,8 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<RunResu
   emit({ type: 'run-started', nodes: order, backend: opts.backend });
   try {
     for (const id of order) {
+      // cpu and wasm finish whole graphs in microtasks; let a cancel (Stop, Ctrl-C) get in.
+      if (opts.signal) await yieldToEventLoop();
       throwIfAborted(opts.signal, id);
       const node = plan.byId.get(id)!;
       const key = keys.get(id)!;
@@ -212,6 +214,16 @@ async function materializeAll(values: Values): Promise<Record<string, OutputValu
   const out: Record<string, OutputValue | OutputValue[]> = {};
   for (const [port, v] of Object.entries(values)) out[port] = await materialize(v);
   return out;
+}
+
+/** A macrotask turn: setImmediate in Node, a MessageChannel hop in browsers (no 4 ms clamp). */
+function yieldToEventLoop(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => resolve();
+    ch.port2.postMessage(null);
+  });
 }
 
 function throwIfAborted(signal: AbortSignal | undefined, nodeId: string): void {
