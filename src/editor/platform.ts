@@ -1,0 +1,36 @@
+/**
+ * The browser platform: wasm binaries from the bundle, WebGPU from navigator.gpu.
+ * The bundler renames and relocates the .wasm files, so they are imported as URLs and handed to
+ * setWasmPaths as a map (tfjs picks plain, SIMD or threaded SIMD by what the page supports;
+ * threads need crossOriginIsolated, see vite.config.ts).
+ */
+import type { Platform } from '../runtime/index.ts';
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+
+let wasmReady: Promise<void> | undefined;
+
+export const browserPlatform: Platform = {
+  name: 'browser',
+  autoWebGPU: true,
+  prepareWasm() {
+    wasmReady ??= (async () => {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      // Absolute URLs: the threaded build resolves paths from inside a blob: worker.
+      const abs = (u: string) => new URL(u, document.baseURI).href;
+      wasm.setWasmPaths({
+        'tfjs-backend-wasm.wasm': abs(wasmPlain),
+        'tfjs-backend-wasm-simd.wasm': abs(wasmSimd),
+        'tfjs-backend-wasm-threaded-simd.wasm': abs(wasmThreadedSimd),
+      });
+    })();
+    return wasmReady;
+  },
+  async getGPU() {
+    return typeof navigator !== 'undefined' ? navigator.gpu : undefined;
+  },
+  async loadWebGPUBackend() {
+    await import('@tensorflow/tfjs-backend-webgpu');
+  },
+};
