@@ -89,6 +89,11 @@ export function checkParam(spec: ParamSpec, value: unknown): { ok: true; value: 
 }
 
 function preview(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = Array.isArray(v) ? '[...]' : '{...}'; // nested too deep to print (JSON.stringify overflows the stack)
+  }
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
