@@ -1,5 +1,5 @@
 /** A read-only React Flow view of a graph document: nodes labelled with type and id, edges with ports. */
-import { Background, Controls, ReactFlow, type Edge, type Node } from '@xyflow/react';
+import { Background, Controls, Position, ReactFlow, type Edge, type Node } from '@xyflow/react';
 import { useMemo } from 'react';
 import type { GraphDoc } from '../graph/index.ts';
 
@@ -9,6 +9,9 @@ export function GraphView({ doc }: { doc: GraphDoc }) {
       doc.nodes.map((n) => ({
         id: n.id,
         position: n.position,
+        // graphs flow left to right: inputs on the left edge, outputs on the right
+        sourcePosition: Position.Right,
+        targetPosition: Position.Left,
         data: {
           label: (
             <div className="weft-node" data-testid={`node-${n.id}`}>
