@@ -33,4 +33,10 @@ export const browserPlatform: Platform = {
   async loadWebGPUBackend() {
     await import('@tensorflow/tfjs-backend-webgpu');
   },
+  async readFile(file, baseDir) {
+    const url = new URL(file, new URL(baseDir ?? './', document.baseURI));
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`could not fetch ${url.href}: HTTP ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  },
 };

@@ -31,6 +31,8 @@ export interface Platform {
   getGPU(): Promise<GPU | undefined>;
   /** Imports the tfjs webgpu backend once navigator.gpu is in place. */
   loadWebGPUBackend(): Promise<void>;
+  /** Bytes of a file a graph refers to (a weights file), relative to `baseDir` when given. */
+  readFile(path: string, baseDir?: string): Promise<Uint8Array>;
 }
 
 export async function describeAdapter(gpu: GPU | undefined): Promise<AdapterDescription | undefined> {

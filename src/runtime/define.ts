@@ -30,6 +30,12 @@ export interface RunContext<P> {
   progress(done: number, total: number, info?: ProgressInfo): void;
   /** Throws the run's cancellation when the signal fired; long loops call it between steps. */
   throwIfAborted(): void;
+  /** Bytes of a file the graph refers to (weights), resolved against the graph's folder. */
+  readFile(path: string): Promise<Uint8Array>;
+}
+
+export interface FingerprintContext {
+  readFile(path: string): Promise<Uint8Array>;
 }
 
 export interface ParamMigration {
@@ -56,6 +62,11 @@ export interface NodeDef<P extends Record<string, ParamSpec<any>>> {
   infer?: (ctx: InferContext<ParamValues<P>>) => Record<string, PortType>;
   run: (ctx: RunContext<ParamValues<P>>) => Values | Promise<Values>;
   migrations?: ParamMigration[];
+  /**
+   * What the params cannot say about the result, for the cache key: the digest of a weights file
+   * a param names (its contents may change while its path does not).
+   */
+  fingerprint?: (params: ParamValues<P>, ctx: FingerprintContext) => string | Promise<string>;
 }
 
 export interface NodeKind<P extends Record<string, ParamSpec<any>> = Record<string, ParamSpec<any>>> extends NodeDef<P> {

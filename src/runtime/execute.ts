@@ -16,7 +16,7 @@ import type { Plan, PlanNode } from './compile.ts';
 import type { ProgressInfo } from './define.ts';
 import { canonicalJson, hashString } from './hash.ts';
 import { formatShape } from './ports.ts';
-import { disposeValues, isTensor, materialize, tensorsOf, valueBytes, type OutputValue, type Value, type Values } from './values.ts';
+import { disposeValues, isResource, isTensor, materialize, tensorsOf, valueBytes, type OutputValue, type Value, type Values } from './values.ts';
 
 export type RunEvent =
   | { type: 'run-started'; nodes: string[]; backend: string }
@@ -33,6 +33,8 @@ export interface ExecuteOptions {
   cache: TensorCache;
   signal?: AbortSignal;
   onEvent?: (e: RunEvent) => void;
+  /** How nodes read files the graph refers to (weights). */
+  readFile?: (path: string) => Promise<Uint8Array>;
 }
 
 export interface NodeReport {
@@ -52,19 +54,18 @@ export interface RunResult {
 
 let nonce = 0;
 
-/** The cache key of every node in `ids` (topological order). */
-export function cacheKeys(plan: Plan, ids: Iterable<string>, backend: string): Map<string, string> {
-  const keys = new Map<string, string>();
-  for (const id of ids) {
-    const n = plan.byId.get(id)!;
-    const inputKeys = Object.fromEntries(
-      Object.entries(n.inputs).map(([port, srcs]) => [port, srcs.map((s) => `${keys.get(s.node)}:${s.port}`)]),
-    );
-    const volatile = typeof n.kind.volatile === 'function' ? n.kind.volatile(n.params) : !!n.kind.volatile;
-    const recipe = canonicalJson([n.kind.type, n.kind.version, n.params, inputKeys, backend, volatile ? `volatile:${++nonce}:${Math.random()}` : 0]);
-    keys.set(id, hashString(recipe));
-  }
-  return keys;
+/**
+ * A node's cache key: H(kind, kind version, canonical params, its inputs' keys, backend, extra).
+ * `extra` carries what only run time knows: a weights file's digest, the versions of trained models
+ * on its inputs, a nonce for volatile nodes. Never the node id or position.
+ */
+export function recipeKey(n: PlanNode, inputKeys: Map<string, string>, backend: string, extra: string[] = []): string {
+  const inputs = Object.fromEntries(
+    Object.entries(n.inputs).map(([port, srcs]) => [port, srcs.map((s) => `${inputKeys.get(s.node)}:${s.port}`)]),
+  );
+  const volatile = typeof n.kind.volatile === 'function' ? n.kind.volatile(n.params) : !!n.kind.volatile;
+  if (volatile) extra = [...extra, `volatile:${++nonce}:${Math.random()}`];
+  return hashString(canonicalJson([n.kind.type, n.kind.version, n.params, inputs, backend, extra]));
 }
 
 export function neededNodes(plan: Plan, outputs: string[]): string[] {
@@ -95,7 +96,8 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<RunResu
     throw new GraphError(unknown.map((id) => ({ code: 'unknown-output', nodeId: id, message: `no node "${id}" to output` })));
   }
   const order = neededNodes(plan, requested);
-  const keys = cacheKeys(plan, order, opts.backend);
+  const keys = new Map<string, string>();
+  const readFile = (file: string) => (opts.readFile ? opts.readFile(file) : Promise.reject(new Error(`no file access in this runtime (reading "${file}")`)));
   const wanted = new Set(requested);
 
   // How many consumers in this run still need each node's values.
@@ -119,7 +121,8 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<RunResu
       if (opts.signal) await yieldToEventLoop();
       throwIfAborted(opts.signal, id);
       const node = plan.byId.get(id)!;
-      const key = keys.get(id)!;
+      const key = await nodeKey(node, keys, live, opts.backend, readFile);
+      keys.set(id, key);
       emit({ type: 'node-started', nodeId: id });
       const started = performance.now();
       let status: NodeReport['status'] = 'cached';
@@ -127,7 +130,7 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<RunResu
       if (values) live.set(id, { values, owner: 'cache' });
       else {
         status = 'ran';
-        values = await runNode(node, live, opts, emit);
+        values = await runNode(node, live, opts, emit, readFile);
         const ms = performance.now() - started;
         live.set(id, { values, owner: opts.cache.put(key, values, ms) ? 'cache' : 'run' });
       }
@@ -160,7 +163,37 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<RunResu
   return result;
 }
 
-async function runNode(node: PlanNode, live: Map<string, { values: Values }>, opts: ExecuteOptions, emit: (e: RunEvent) => void): Promise<Values> {
+async function nodeKey(
+  node: PlanNode,
+  keys: Map<string, string>,
+  live: Map<string, { values: Values }>,
+  backend: string,
+  readFile: (file: string) => Promise<Uint8Array>,
+): Promise<string> {
+  const extra: string[] = [];
+  if (node.kind.fingerprint) {
+    try {
+      extra.push(await node.kind.fingerprint(node.params, { readFile }));
+    } catch (err) {
+      throw new GraphError([{ code: 'node-failed', nodeId: node.id, message: `${node.kind.type}: ${(err as Error).message}` }]);
+    }
+  }
+  for (const srcs of Object.values(node.inputs)) {
+    for (const s of srcs) {
+      const v = live.get(s.node)?.values[s.port];
+      if (isResource(v) && v.version) extra.push(`${s.node}.${s.port}:${v.uid}@${v.version}`);
+    }
+  }
+  return recipeKey(node, keys, backend, extra);
+}
+
+async function runNode(
+  node: PlanNode,
+  live: Map<string, { values: Values }>,
+  opts: ExecuteOptions,
+  emit: (e: RunEvent) => void,
+  readFile: (file: string) => Promise<Uint8Array>,
+): Promise<Values> {
   const inputs: Record<string, Value | Value[] | undefined> = {};
   const inputTensors = new Set<tf.Tensor>();
   for (const [port, spec] of Object.entries(node.kind.inputs)) {
@@ -176,6 +209,7 @@ async function runNode(node: PlanNode, live: Map<string, { values: Values }>, op
     signal: opts.signal ?? new AbortController().signal,
     progress: (done: number, total: number, info?: ProgressInfo) => emit({ type: 'node-progress', nodeId: node.id, done, total, info }),
     throwIfAborted: () => throwIfAborted(opts.signal, node.id),
+    readFile,
   };
   // The scope frees every tensor the node made except its outputs. tfjs scopes are not
   // async-aware, which is why runtimes take a global lock around each run (runtime.ts).

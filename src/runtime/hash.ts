@@ -31,3 +31,13 @@ export function canonicalJson(value: unknown): string {
 }
 
 export const hashValue = (value: unknown): string => hashString(canonicalJson(value));
+
+/** Hash raw bytes (a weights file) through the same two lanes, 64 KiB of text at a time. */
+export function hashBytes(bytes: Uint8Array): string {
+  let acc = `len:${bytes.length};`;
+  const chunk = 1 << 16;
+  for (let i = 0; i < bytes.length; i += chunk) {
+    acc = hashString(acc + String.fromCharCode(...bytes.subarray(i, Math.min(i + chunk, bytes.length))));
+  }
+  return hashString(acc);
+}

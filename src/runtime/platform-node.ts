@@ -4,6 +4,7 @@
  * SwiftShader, which needs LD_LIBRARY_PATH set before the process starts (see webgpuEnv).
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -62,6 +63,9 @@ export const nodePlatform: Platform = {
   },
   async loadWebGPUBackend() {
     await import('@tensorflow/tfjs-backend-webgpu');
+  },
+  async readFile(file, baseDir) {
+    return new Uint8Array(await readFile(path.resolve(baseDir ?? process.cwd(), file)));
   },
 };
 

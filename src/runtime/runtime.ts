@@ -20,6 +20,8 @@ export interface RuntimeOptions {
 
 export interface RunOptions {
   outputs?: string[];
+  /** Folder that relative file paths in the graph (weights) resolve against. */
+  baseDir?: string;
   signal?: AbortSignal;
   onEvent?: (e: RunEvent) => void;
 }
@@ -62,7 +64,8 @@ export async function createRuntimeWith(opts: RuntimeOptions): Promise<Runtime> 
         const { plan, errors } = compile(parsed.doc, opts.registry);
         if (!plan) throw new GraphError(errors);
         if (tf.getBackend() !== backend.name) await tf.setBackend(backend.name);
-        return execute(plan, { ...runOpts, backend: backend.name, cache });
+        const readFile = (file: string) => opts.platform.readFile(file, runOpts.baseDir);
+        return execute(plan, { ...runOpts, backend: backend.name, cache, readFile });
       });
     },
     cacheStats() {

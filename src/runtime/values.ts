@@ -10,13 +10,16 @@ export interface Resource {
   /** Bytes held, for the cache budget. */
   bytes(): number;
   dispose(): void;
+  /** Mutable resources (trained models) bump this on every change; it enters downstream cache keys. */
+  readonly uid?: number;
+  version?: number;
 }
 
 export type Value = tf.Tensor | number | string | string[] | Resource;
 export type Values = Record<string, Value | Value[]>;
 
 export const isTensor = (v: unknown): v is tf.Tensor => v instanceof tf.Tensor;
-const isResource = (v: unknown): v is Resource =>
+export const isResource = (v: unknown): v is Resource =>
   typeof v === 'object' && v !== null && typeof (v as Resource).dispose === 'function' && typeof (v as Resource).resource === 'string';
 
 function each(v: Value | Value[], fn: (x: Value) => void): void {
