@@ -15,3 +15,4 @@ export { tfSeed } from './random.ts';
 export { ModelHandle, isModel, paramSeed, type Init } from './model.ts';
 export { parseSafetensors, serializeSafetensors, SafetensorsError, type NamedTensor, type ParsedSafetensors } from './safetensors.ts';
 export { hashBytes } from './hash.ts';
+export { renderNodeReference } from './docs.ts';
