@@ -49,10 +49,12 @@ export const silu = (x: tf.Tensor): tf.Tensor => tf.mul(x, tf.sigmoid(x));
 export const gelu = (x: tf.Tensor): tf.Tensor => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.div(x, Math.SQRT2))));
 
 /**
- * Multi-head attention (Vaswani et al. 2017): softmax(Q·Kᵀ/√d)·V with Q from x [N, L, D] and K, V
+ * Multi-head attention (Vaswani et al. 2017): softmax(Q·Kᵀ/√d + M)·V with Q from x [N, L, D] and K, V
  * from `context` [N, S, Dc] (cross-attention) or from x itself (self-attention).
+ * `mask` (optional) is M, added to the logits: [N, 1, S] or [N, L, S], 0 where a key may be seen
+ * and a large negative (−1e9) where it may not (padding), so its softmax weight is exactly 0.
  */
-export function attention(m: ModelHandle, name: string, x: tf.Tensor3D, context: tf.Tensor3D | null, heads: number): tf.Tensor3D {
+export function attention(m: ModelHandle, name: string, x: tf.Tensor3D, context: tf.Tensor3D | null, heads: number, mask?: tf.Tensor3D): tf.Tensor3D {
   const [n, l, d] = x.shape;
   if (d % heads !== 0) throw new Error(`${name}: width ${d} does not split into ${heads} heads`);
   const src = context ?? x;
@@ -63,7 +65,12 @@ export function attention(m: ModelHandle, name: string, x: tf.Tensor3D, context:
   const q = split(linear(m, `${name}.q`, x, d, false), l);
   const k = split(linear(m, `${name}.k`, src, d, false), s);
   const v = split(linear(m, `${name}.v`, src, d, false), s);
-  const weights = tf.softmax(tf.div(tf.matMul(q, k, false, true), Math.sqrt(dh)));
+  let logits = tf.div(tf.matMul(q, k, false, true), Math.sqrt(dh));
+  if (mask) {
+    // [N·heads, L, S] -> [N, heads, L, S] so the mask broadcasts over the heads
+    logits = tf.add(logits.reshape([n, heads, l, s]), mask.expandDims(1)).reshape([n * heads, l, s]);
+  }
+  const weights = tf.softmax(logits);
   const merged = tf.matMul(weights, v).reshape([n, heads, l, dh]).transpose([0, 2, 1, 3]).reshape([n, l, d]);
   return linear(m, `${name}.out`, merged, d) as tf.Tensor3D;
 }
