@@ -72,6 +72,13 @@ describe('loading graphs', () => {
     expect(errors.find((e) => e.code === 'dangling-edge')).toMatchObject({ nodeId: 'ghost', port: 'x', edgeId: 'e1' });
   });
 
+  it('a document nested absurdly deep is refused before it can overflow anything', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const { errors } = parseGraph(minimal({ meta: { deep } }));
+    expect(errors[0]).toMatchObject({ code: 'invalid-document', message: expect.stringContaining('nested more than 64') });
+  });
+
   it('loadGraph throws a GraphError carrying every issue', () => {
     try {
       loadGraph('{');

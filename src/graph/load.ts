@@ -24,6 +24,10 @@ export function parseGraph(input: string | unknown): ParseResult {
       return { errors: [{ code: 'malformed-json', message: `the graph is not valid JSON: ${(err as Error).message}` }] };
     }
   }
+  const depth = nestingDepth(raw, MAX_DEPTH);
+  if (depth > MAX_DEPTH) {
+    return { errors: [{ code: 'invalid-document', message: `the graph is nested more than ${MAX_DEPTH} levels deep` }] };
+  }
   const migrated = migrateDocument(raw);
   if (!migrated.doc) return { errors: migrated.errors };
 
@@ -44,6 +48,23 @@ export function loadGraph(input: string | unknown): GraphDoc {
 /** Stable, human-diffable JSON. Unknown fields written by others are kept. */
 export function serializeGraph(doc: GraphDoc): string {
   return JSON.stringify(doc, null, 2) + '\n';
+}
+
+/** Deeper documents are refused: nothing real needs it, and saving one would overflow the stack. */
+const MAX_DEPTH = 64;
+
+/** Depth of nested arrays/objects, walked without recursion; stops counting past `limit`. */
+function nestingDepth(value: unknown, limit: number): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (d > max) max = d;
+    if (max > limit) return max;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
 }
 
 function schemaIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): GraphIssue {

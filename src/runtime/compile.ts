@@ -129,7 +129,7 @@ export function compile(doc: GraphDoc, registry: Registry): CompileResult {
     });
   }
   if (errors.some((e) => e.code === 'cycle')) return { errors };
-  const order = topoOrder(doc.nodes.map((n) => n.id).filter((id, i, all) => all.indexOf(id) === i), adjacency);
+  const order = topoOrder([...new Set(doc.nodes.map((n) => n.id))], adjacency);
 
   // 6. types and shapes
   const types = new Map<string, Record<string, PortType>>();
@@ -297,21 +297,42 @@ function findCycles(adjacency: Map<string, string[]>): string[][] {
   return cycles;
 }
 
+/** Kahn's algorithm; among ready nodes the earliest in document order goes first (a binary heap on rank). */
 function topoOrder(ids: string[], adjacency: Map<string, string[]>): string[] {
   const indegree = new Map(ids.map((id) => [id, 0]));
   for (const succ of adjacency.values()) for (const w of succ) indegree.set(w, indegree.get(w)! + 1);
   const rank = new Map(ids.map((id, i) => [id, i]));
-  const ready = ids.filter((id) => indegree.get(id) === 0);
+  const heap: number[] = [];
+  const push = (r: number) => {
+    let i = heap.push(r) - 1;
+    while (i > 0 && heap[(i - 1) >> 1] > heap[i]) [heap[i], heap[(i - 1) >> 1]] = [heap[(i - 1) >> 1], heap[i]], (i = (i - 1) >> 1);
+  };
+  const pop = (): number => {
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length) {
+      heap[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && heap[l] < heap[m]) m = l;
+        if (r < heap.length && heap[r] < heap[m]) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m], heap[i]];
+        i = m;
+      }
+    }
+    return top;
+  };
+  ids.forEach((id, i) => indegree.get(id) === 0 && push(i));
   const order: string[] = [];
-  while (ready.length) {
-    // stable: always take the earliest node in document order
-    let best = 0;
-    for (let i = 1; i < ready.length; i++) if (rank.get(ready[i])! < rank.get(ready[best])!) best = i;
-    const id = ready.splice(best, 1)[0];
+  while (heap.length) {
+    const id = ids[pop()];
     order.push(id);
     for (const w of adjacency.get(id)!) {
       indegree.set(w, indegree.get(w)! - 1);
-      if (indegree.get(w) === 0) ready.push(w);
+      if (indegree.get(w) === 0) push(rank.get(w)!);
     }
   }
   return order;

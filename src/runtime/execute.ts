@@ -53,6 +53,7 @@ export interface RunResult {
 }
 
 let nonce = 0;
+const NEVER = new AbortController().signal;
 
 /**
  * A node's cache key: H(kind, kind version, canonical params, its inputs' keys, backend, extra).
@@ -206,7 +207,7 @@ async function runNode(
     params: node.params,
     inputs,
     backend: opts.backend,
-    signal: opts.signal ?? new AbortController().signal,
+    signal: opts.signal ?? NEVER,
     progress: (done: number, total: number, info?: ProgressInfo) => emit({ type: 'node-progress', nodeId: node.id, done, total, info }),
     throwIfAborted: () => throwIfAborted(opts.signal, node.id),
     readFile,
