@@ -10,7 +10,8 @@ export type DType = 'float32' | 'int32' | 'bool';
 
 export type PortType =
   | { kind: 'tensor'; dtype: DType | 'any'; shape?: Shape }
-  | { kind: 'model'; model?: string }
+  /** `config`: a builder's resolved config, so apply nodes can check shapes at compile time. */
+  | { kind: 'model'; model?: string; config?: Readonly<Record<string, unknown>> }
   | { kind: 'scheduler' }
   | { kind: 'text' }
   | { kind: 'dataset' }
