@@ -87,10 +87,15 @@ export function timestepEmbedding(t: tf.Tensor1D, dim: number, maxPeriod = 10000
   return tf.concat([tf.cos(args), tf.sin(args)], 1) as tf.Tensor2D;
 }
 
-/** Nearest-neighbour 2x upsampling by reshape and tile (its gradient is right on every backend). */
+/**
+ * Nearest-neighbour 2x upsampling by reshape and tile (its gradient is right on every backend,
+ * unlike resizeNearestNeighbor's on cpu). Two rank-4 tiles, W then H: tfjs 4.22 has no tile
+ * gradient above rank 4, so one rank-6 tile could not be trained.
+ */
 export function upsample2x(x: tf.Tensor4D): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
-  return x.reshape([n, h, 1, w, 1, c]).tile([1, 1, 2, 1, 2, 1]).reshape([n, h * 2, w * 2, c]);
+  const wide = x.reshape([n * h, w, 1, c]).tile([1, 1, 2, 1]); // [N·H, W, 2, C]: each column twice
+  return wide.reshape([n, h, 1, 2 * w * c]).tile([1, 1, 2, 1]).reshape([n, h * 2, w * 2, c]); // each row twice
 }
 
 /** 2x2 average pooling by reshape and mean. */
