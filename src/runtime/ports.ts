@@ -11,7 +11,7 @@ export type DType = 'float32' | 'int32' | 'bool';
 export type PortType =
   | { kind: 'tensor'; dtype: DType | 'any'; shape?: Shape }
   /** `config`: a builder's resolved config, so apply nodes can check shapes at compile time. */
-  | { kind: 'model'; model?: string; config?: Readonly<Record<string, unknown>> }
+  | { kind: 'model'; model?: string; config?: object }
   | { kind: 'scheduler' }
   | { kind: 'text' }
   | { kind: 'dataset' }
