@@ -4,11 +4,14 @@ import { Discriminate, Discriminator } from './gan.ts';
 import { Add, Lerp, Scale } from './math.ts';
 import { ImageOutput, TensorOutput } from './outputs.ts';
 import { Constant, NoiseSource } from './sources.ts';
+import { Sampler } from './sampler.ts';
+import { EncodeText, Text, TextEncoder } from './text.ts';
+import { UNet, UNetPredict } from './unet.ts';
 import { Reparameterize, VAE, VAEDecode, VAEEncode } from './vae.ts';
 
-export const builtinKinds: AnyNodeKind[] = [NoiseSource, Constant, Add, Scale, Lerp, ImageOutput, TensorOutput, VAE, VAEEncode, VAEDecode, Reparameterize, Discriminator, Discriminate];
+export const builtinKinds: AnyNodeKind[] = [NoiseSource, Constant, Text, Add, Scale, Lerp, ImageOutput, TensorOutput, TextEncoder, EncodeText, UNet, UNetPredict, Sampler, VAE, VAEEncode, VAEDecode, Reparameterize, Discriminator, Discriminate];
 
 /** A fresh registry holding every built-in kind (add your own with .register()). */
 export const createRegistry = (): Registry => new Registry(builtinKinds);
 
-export { NoiseSource, Constant, Add, Scale, Lerp, ImageOutput, TensorOutput, VAE, VAEEncode, VAEDecode, Reparameterize, Discriminator, Discriminate };
+export { NoiseSource, Constant, Text, Add, Scale, Lerp, ImageOutput, TensorOutput, TextEncoder, EncodeText, UNet, UNetPredict, Sampler, VAE, VAEEncode, VAEDecode, Reparameterize, Discriminator, Discriminate };
