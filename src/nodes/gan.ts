@@ -23,6 +23,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { defineNode, enumParam, int, model, ModelHandle, seedParam, shapeError, shapeParam, tensor, type PortType, type Shape } from '../runtime/index.ts';
 import { build, weightsFingerprint, weightsParam } from './builder.ts';
+import { configOf, modelOf, shapeOf } from './model-port.ts';
 import { conv2d, linear } from './nn.ts';
 
 export interface DiscriminatorConfig {
@@ -43,9 +44,8 @@ export function discriminatorConfigProblem(c: DiscriminatorConfig): string | nul
   return null;
 }
 
-/** The model port's type carries the config, so Discriminate can infer shapes at compile time. */
-const discType = (config: DiscriminatorConfig): PortType => ({ kind: 'model', model: 'discriminator', config }) as PortType;
-const configOf = (t: unknown): DiscriminatorConfig | undefined => (t as { config?: DiscriminatorConfig } | undefined)?.config;
+/** The config a Discriminator builder put on its model port's type (see model-port.ts), when known. */
+const discConfigOf = (t: PortType | PortType[] | undefined) => configOf<DiscriminatorConfig>(t) as DiscriminatorConfig | undefined;
 
 /** 1-based hidden layer the features come from; 0 picks the last. */
 const pickLayer = (c: DiscriminatorConfig, layer: number): number => (layer === 0 ? c.depth : layer);
@@ -131,7 +131,7 @@ export const Discriminator = defineNode({
   infer: ({ params }) => {
     const problem = discriminatorConfigProblem(params);
     if (problem) shapeError(undefined, problem);
-    return { model: discType(pickConfig(params)) };
+    return { model: modelOf('discriminator', pickConfig(params)) };
   },
   run: async ({ params, readFile }) => ({ model: await buildDiscriminator(pickConfig(params), params.seed, params.weights, readFile) }),
 });
@@ -152,9 +152,9 @@ export const Discriminate = defineNode({
   },
   params: { layer: int(0, { min: 0, max: 6, doc: 'hidden layer (1 = first) whose activations are the features; 0 = the last' }) },
   infer: ({ inputs, params }) => {
-    const c = configOf(inputs.model);
+    const c = discConfigOf(inputs.model);
     // an x of unknown shape is assumed to fit; run() checks it
-    const x = (inputs.x as { shape?: Shape } | undefined)?.shape ?? [null, ...(c?.inShape ?? [])];
+    const x = shapeOf(inputs.x) ?? [null, ...(c?.inShape ?? [])];
     return { logits: tensor([x[0], 1]), features: c ? tensor(featureShape(c, x, params.layer)) : tensor() };
   },
   run: ({ inputs, params }) => {

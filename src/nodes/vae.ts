@@ -28,6 +28,7 @@ import {
   type Shape,
 } from '../runtime/index.ts';
 import { build, weightsFingerprint, weightsParam } from './builder.ts';
+import { configOf, modelOf, shapeOf } from './model-port.ts';
 import { conv2d, groupNorm, silu, upsample2x } from './nn.ts';
 
 export interface VaeConfig {
@@ -51,12 +52,8 @@ export function vaeConfigProblem(c: VaeConfig): string | null {
   return null;
 }
 
-/**
- * The model port's type carries the builder's config, so VAEEncode/VAEDecode can infer shapes at
- * compile time (the editor marks a 30x30 image on a 2-downsampling VAE before anything runs).
- */
-const vaeType = (config: VaeConfig): PortType => ({ kind: 'model', model: 'vae', config }) as PortType;
-const configOf = (t: unknown): VaeConfig | undefined => (t as { config?: VaeConfig } | undefined)?.config;
+/** The config a VAE builder put on its model port's type (see model-port.ts), when known at compile time. */
+const vaeConfigOf = (t: PortType | PortType[] | undefined) => configOf<VaeConfig>(t) as VaeConfig | undefined;
 
 /** [N, H, W, C] image -> [N, H/2^d, W/2^d, latentC]; throws ShapeError naming `port`. */
 export function latentShape(c: VaeConfig, image: Shape, port = 'image'): Shape {
@@ -168,7 +165,7 @@ export const VAE = defineNode({
   infer: ({ params }) => {
     const problem = vaeConfigProblem(params);
     if (problem) shapeError(undefined, problem);
-    return { model: vaeType(pickConfig(params)) };
+    return { model: modelOf('vae', pickConfig(params)) };
   },
   run: async ({ params, readFile }) => ({ model: await buildVae(pickConfig(params), params.seed, params.weights, readFile) }),
 });
@@ -180,8 +177,6 @@ const pickConfig = (p: VaeConfig): VaeConfig => ({
   downsamplings: p.downsamplings,
   groups: p.groups,
 });
-
-const shapeOf = (t: unknown): Shape => ((t as PortType | undefined)?.kind === 'tensor' ? ((t as { shape?: Shape }).shape ?? [null, null, null, null]) : [null, null, null, null]);
 
 export const VAEEncode = defineNode({
   type: 'VAEEncode',
@@ -197,8 +192,8 @@ export const VAEEncode = defineNode({
   },
   params: { seed: seedParam(0, { doc: 'seed of ε' }) },
   infer: ({ inputs }) => {
-    const c = configOf(inputs.model);
-    const s = shapeOf(inputs.image);
+    const c = vaeConfigOf(inputs.model);
+    const s = shapeOf(inputs.image) ?? [null, null, null, null];
     const out = tensor(c ? latentShape(c, s) : [s[0], null, null, null]);
     return { mean: out, logvar: out, latent: out };
   },
@@ -219,8 +214,8 @@ export const VAEDecode = defineNode({
   outputs: { image: tensor(['N', null, null, null], { doc: 'images in [0, 1]' }) },
   params: {},
   infer: ({ inputs }) => {
-    const c = configOf(inputs.model);
-    const s = shapeOf(inputs.latent);
+    const c = vaeConfigOf(inputs.model);
+    const s = shapeOf(inputs.latent) ?? [null, null, null, null];
     return { image: tensor(c ? imageShape(c, s) : [s[0], null, null, null]) };
   },
   run: ({ inputs }) => {
@@ -241,8 +236,7 @@ export const Reparameterize = defineNode({
   outputs: { out: tensor(undefined, { doc: 'z, the shape of mean' }) },
   params: { seed: seedParam(0, { doc: 'seed of ε' }) },
   infer: ({ inputs }) => {
-    const a = (inputs.mean as { shape?: Shape } | undefined)?.shape;
-    const b = (inputs.logvar as { shape?: Shape } | undefined)?.shape;
+    const [a, b] = [shapeOf(inputs.mean), shapeOf(inputs.logvar)];
     if (a && b) {
       const differ = a.length !== b.length || a.some((d, i) => typeof d === 'number' && typeof b[i] === 'number' && d !== b[i]);
       if (differ) shapeError('logvar', `must have the shape of mean [${a.map(String)}], got [${b.map(String)}]`);
