@@ -1,0 +1,37 @@
+/**
+ * Diffusion schedulers with a diffusers-shaped API (see types.ts), one per file:
+ * ddpm.ts (Ho et al. 2020), ddim.ts (Song et al. 2021), euler.ts (Karras et al. 2022),
+ * dpmpp-2m.ts (Lu et al. 2022). schedule.ts holds the config and the noise schedule they share.
+ */
+import { DDIMScheduler } from './ddim.ts';
+import { DDPMScheduler } from './ddpm.ts';
+import { DPMSolverPlusPlus2MScheduler } from './dpmpp-2m.ts';
+import { EulerScheduler } from './euler.ts';
+import type { SchedulerConfig, SchedulerType } from './schedule.ts';
+import type { Scheduler } from './types.ts';
+
+export interface CreateOptions {
+  /** Seeds the noise of stochastic steps (DDPM, DDIM with η > 0, Euler with churn). */
+  seed?: number;
+}
+
+/** A fresh scheduler of this type; config keys are diffusers' and default to diffusers' defaults. */
+export function createScheduler(type: SchedulerType, config: Partial<SchedulerConfig> = {}, opts: CreateOptions = {}): Scheduler {
+  switch (type) {
+    case 'ddpm':
+      return new DDPMScheduler(config, opts);
+    case 'ddim':
+      return new DDIMScheduler(config, opts);
+    case 'euler':
+      return new EulerScheduler(config, opts);
+    case 'dpmpp_2m':
+      return new DPMSolverPlusPlus2MScheduler(config);
+    default:
+      throw new Error(`unknown scheduler type "${type as string}" (expected ddpm, ddim, euler or dpmpp_2m)`);
+  }
+}
+
+export { DDIMScheduler, DDPMScheduler, DPMSolverPlusPlus2MScheduler, EulerScheduler };
+export * from './schedule.ts';
+export type * from './types.ts';
+export { torchNoise } from './torch-random.ts';
