@@ -60,6 +60,7 @@ export type IssueCode =
   | 'tensor-too-large'
   | 'unknown-output'
   | 'node-failed'
+  | 'not-trainable'
   | 'cancelled';
 
 export interface GraphIssue {

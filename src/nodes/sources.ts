@@ -3,10 +3,11 @@
  *
  * NoiseSource draws from tfjs's seeded generators, which give the same numbers on every backend
  * (cpu, wasm, webgpu), so a seed names one exact tensor. Unseeded randomness is opt-in through
- * `volatile`, which also keeps the node out of the cache.
+ * `volatile`, which also keeps the node out of the cache. During training, step k draws from
+ * stepSeed(seed, k), so every step sees fresh noise and a run replays exactly from its seed.
  */
 import * as tf from '@tensorflow/tfjs';
-import { bool, defineNode, enumParam, number, seedParam, shapeParam, tensor, tfSeed } from '../runtime/index.ts';
+import { bool, defineNode, enumParam, number, seedParam, shapeParam, stepSeed, tensor, tfSeed } from '../runtime/index.ts';
 
 export const NoiseSource = defineNode({
   type: 'NoiseSource',
@@ -21,9 +22,10 @@ export const NoiseSource = defineNode({
     volatile: bool(false, { doc: 'draw fresh noise on every run (ignores the seed, never cached)' }),
   },
   volatile: (p) => p.volatile,
+  stochastic: true, // in training, step k draws from stepSeed(seed, k): fresh noise every step
   infer: ({ params }) => ({ out: tensor(params.shape) }),
-  run: ({ params }) => {
-    const seed = params.volatile ? undefined : tfSeed(params.seed);
+  run: ({ params, step }) => {
+    const seed = params.volatile ? undefined : tfSeed(stepSeed(params.seed, step));
     const out =
       params.distribution === 'normal'
         ? tf.randomNormal(params.shape, 0, 1, 'float32', seed)

@@ -6,7 +6,10 @@
  * Eviction score (highest goes first): age x bytes / (recompute ms + 1). Old, large, cheap
  * entries leave first; with equal sizes and costs it is plain least-recently-used.
  */
-import { disposeValues, valueBytes, type Values } from './values.ts';
+import { disposeValues, isResource, valueBytes, type Values } from './values.ts';
+
+/** Trained weights exist nowhere else: they leave only on clear(), never by eviction. */
+const holdsTrainedModel = (values: Values) => Object.values(values).some((v) => isResource(v) && !!v.version);
 
 interface Entry {
   values: Values;
@@ -117,7 +120,7 @@ export class TensorCache {
       let victim: string | undefined;
       let worst = -1;
       for (const [key, e] of this.entries) {
-        if (e.leases > 0 || e.pinned) continue;
+        if (e.leases > 0 || e.pinned || holdsTrainedModel(e.values)) continue;
         const score = ((this.tick - e.lastUsed + 1) * (e.bytes + 1)) / (e.costMs + 1);
         if (score > worst) (worst = score), (victim = key);
       }

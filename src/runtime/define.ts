@@ -32,7 +32,22 @@ export interface RunContext<P> {
   throwIfAborted(): void;
   /** Bytes of a file the graph refers to (weights), resolved against the graph's folder. */
   readFile(path: string): Promise<Uint8Array>;
+  /** The training step (0 outside training). Stochastic kinds mix it into their seed. */
+  step: number;
 }
+
+/** How a kind takes part in training (src/runtime/train.ts interprets these). */
+export type TrainingRole<P> =
+  | {
+      role: 'optimizer';
+      /** A fresh tfjs optimizer for these params (kept across train calls for resuming). */
+      create: (params: P) => import('@tensorflow/tfjs').Optimizer;
+      /** Clip the global gradient norm to this (0: no clipping). */
+      clipNorm?: (params: P) => number;
+      /** Skip the update when the loss is outside [min, max] (VAE-GAN style balancing); null: never skip. */
+      band?: (params: P) => [number, number] | null;
+    }
+  | { role: 'trainer' };
 
 export interface FingerprintContext {
   readFile(path: string): Promise<Uint8Array>;
@@ -67,6 +82,11 @@ export interface NodeDef<P extends Record<string, ParamSpec<any>>> {
    * a param names (its contents may change while its path does not).
    */
   fingerprint?: (params: ParamValues<P>, ctx: FingerprintContext) => string | Promise<string>;
+  /** Draws fresh randomness per training step (noise, data batches): re-run every step. */
+  stochastic?: boolean;
+  /** False when gradients cannot flow through this kind; training refuses it between a model and a loss. */
+  differentiable?: boolean;
+  training?: TrainingRole<ParamValues<P>>;
 }
 
 export interface NodeKind<P extends Record<string, ParamSpec<any>> = Record<string, ParamSpec<any>>> extends NodeDef<P> {

@@ -35,6 +35,14 @@ export interface ExecuteOptions {
   onEvent?: (e: RunEvent) => void;
   /** How nodes read files the graph refers to (weights). */
   readFile?: (path: string) => Promise<Uint8Array>;
+  /** Nodes whose values stay alive after the run (the trainer's models and static inputs); see RunResult.held. */
+  hold?: string[];
+}
+
+export interface HeldValues {
+  values: Map<string, Values>;
+  /** Let go of the held values (release cache leases, free what the run owned). Call once. */
+  release(): void;
 }
 
 export interface NodeReport {
@@ -50,6 +58,8 @@ export interface RunResult {
   nodes: Record<string, NodeReport>;
   backend: string;
   ms: number;
+  /** Present when ExecuteOptions.hold named nodes. */
+  held?: HeldValues;
 }
 
 let nonce = 0;
@@ -96,7 +106,8 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<RunResu
   if (unknown.length) {
     throw new GraphError(unknown.map((id) => ({ code: 'unknown-output', nodeId: id, message: `no node "${id}" to output` })));
   }
-  const order = neededNodes(plan, requested);
+  const holdIds = new Set(opts.hold ?? []);
+  const order = neededNodes(plan, [...requested, ...holdIds]);
   const keys = new Map<string, string>();
   const readFile = (file: string) => (opts.readFile ? opts.readFile(file) : Promise.reject(new Error(`no file access in this runtime (reading "${file}")`)));
   const wanted = new Set(requested);
@@ -104,6 +115,7 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<RunResu
   // How many consumers in this run still need each node's values.
   const uses = new Map<string, number>(order.map((id) => [id, 0]));
   for (const id of order) for (const srcs of Object.values(plan.byId.get(id)!.inputs)) for (const s of srcs) uses.set(s.node, uses.get(s.node)! + 1);
+  for (const id of holdIds) uses.set(id, uses.get(id)! + 1); // never reaches 0 inside the run
 
   const live = new Map<string, { values: Values; owner: 'cache' | 'run' }>();
   const release = (id: string) => {
@@ -116,6 +128,7 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<RunResu
 
   const result: RunResult = { outputs: {}, nodes: {}, backend: opts.backend, ms: 0 };
   emit({ type: 'run-started', nodes: order, backend: opts.backend });
+  let ok = false;
   try {
     for (const id of order) {
       // cpu and wasm finish whole graphs in microtasks; let a cancel (Stop, Ctrl-C) get in.
@@ -150,14 +163,27 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<RunResu
       }
       if (uses.get(id) === 0) release(id);
     }
+    ok = true;
   } catch (err) {
     const issues = err instanceof GraphError ? err.errors : [{ code: 'node-failed' as const, message: String(err) }];
     for (const issue of issues) if (issue.nodeId) emit({ type: 'node-error', nodeId: issue.nodeId, error: issue });
     emit({ type: 'run-finished', ok: false, ms: performance.now() - t0, errors: issues });
     throw err instanceof GraphError ? err : new GraphError(issues);
   } finally {
-    for (const id of [...live.keys()]) release(id);
+    for (const id of [...live.keys()]) if (!ok || !holdIds.has(id)) release(id);
     opts.cache.enforceBudget();
+  }
+  if (holdIds.size) {
+    let released = false;
+    result.held = {
+      values: new Map([...holdIds].map((id) => [id, live.get(id)!.values])),
+      release: () => {
+        if (released) return;
+        released = true;
+        for (const id of holdIds) release(id);
+        opts.cache.enforceBudget();
+      },
+    };
   }
   result.ms = performance.now() - t0;
   emit({ type: 'run-finished', ok: true, ms: result.ms });
@@ -211,6 +237,7 @@ async function runNode(
     progress: (done: number, total: number, info?: ProgressInfo) => emit({ type: 'node-progress', nodeId: node.id, done, total, info }),
     throwIfAborted: () => throwIfAborted(opts.signal, node.id),
     readFile,
+    step: 0,
   };
   // The scope frees every tensor the node made except its outputs. tfjs scopes are not
   // async-aware, which is why runtimes take a global lock around each run (runtime.ts).

@@ -15,7 +15,8 @@ export type PortType =
   | { kind: 'scheduler' }
   | { kind: 'text' }
   | { kind: 'dataset' }
-  | { kind: 'scalar' };
+  | { kind: 'scalar' }
+  | { kind: 'optimizer' };
 
 export type PortKind = PortType['kind'];
 
@@ -42,6 +43,7 @@ export const scheduler = (opts: PortOpts = {}): PortSpec => ({ kind: 'scheduler'
 export const text = (opts: PortOpts = {}): PortSpec => ({ kind: 'text', ...opts });
 export const dataset = (opts: PortOpts = {}): PortSpec => ({ kind: 'dataset', ...opts });
 export const scalar = (opts: PortOpts = {}): PortSpec => ({ kind: 'scalar', ...opts });
+export const optimizer = (opts: PortOpts = {}): PortSpec => ({ kind: 'optimizer', ...opts });
 
 /** Colours shared by the editor's handles and the docs. */
 export const PORT_COLORS: Record<PortKind, string> = {
@@ -51,6 +53,7 @@ export const PORT_COLORS: Record<PortKind, string> = {
   text: '#7ec16e',
   dataset: '#e06c75',
   scalar: '#d7d7d7',
+  optimizer: '#f0d060',
 };
 
 export function describeType(t: PortType): string {

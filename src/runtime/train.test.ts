@@ -1,0 +1,197 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createRuntime, type GraphDoc, type Runtime } from '../index.ts';
+import { createRegistry } from '../nodes/index.ts';
+import { defineNode } from './define.ts';
+import type { RunEvent } from './execute.ts';
+import { ModelHandle } from './model.ts';
+import { seedParam } from './params.ts';
+import { model, tensor } from './ports.ts';
+import { graph } from './testing.ts';
+
+/** Test kinds: y = x·w + b (a linear model), a squared-error loss, and kinds training must refuse. */
+const Linear = defineNode({
+  type: 'TLinear',
+  category: 'math',
+  doc: 'a 2 -> 1 linear model',
+  inputs: {},
+  outputs: { model: model('linear') },
+  params: { seed: seedParam(0) },
+  run: ({ params }) => {
+    const m = new ModelHandle('linear', {}, params.seed);
+    m.param('w', [2, 1]);
+    m.param('b', [1], 'zeros');
+    return { model: m.freeze() };
+  },
+});
+const Predict = defineNode({
+  type: 'TPredict',
+  category: 'math',
+  doc: 'applies the linear model',
+  inputs: { model: model('linear'), x: tensor([null, 2]) },
+  outputs: { out: tensor() },
+  params: {},
+  run: ({ inputs }) => {
+    const m = inputs.model as ModelHandle;
+    return { out: tf.add(tf.matMul(inputs.x, m.param('w', [2, 1])), m.param('b', [1])) };
+  },
+});
+/** Target: t = x·[2, −3] + 0.5, so the model can fit it exactly. */
+const Target = defineNode({
+  type: 'TTarget',
+  category: 'math',
+  doc: 'the function to learn',
+  inputs: { x: tensor([null, 2]) },
+  outputs: { out: tensor() },
+  params: {},
+  run: ({ inputs }) => ({ out: tf.add(tf.matMul(inputs.x, tf.tensor2d([[2], [-3]])), 0.5) }),
+});
+const SquaredError = defineNode({
+  type: 'TSquaredError',
+  category: 'losses',
+  doc: 'mean (a − b)²',
+  inputs: { a: tensor(), b: tensor() },
+  outputs: { loss: tensor([]) },
+  params: {},
+  run: ({ inputs }) => ({ loss: tf.mean(tf.square(tf.sub(inputs.a, inputs.b))) }),
+});
+const AsyncScale = defineNode({
+  type: 'TAsyncScale',
+  category: 'math',
+  doc: 'an asynchronous node',
+  inputs: { x: tensor() },
+  outputs: { out: tensor() },
+  params: {},
+  run: async ({ inputs }) => ({ out: tf.mul(inputs.x, 1) }),
+});
+const Argmaxish = defineNode({
+  type: 'TNoGrad',
+  category: 'math',
+  doc: 'a kind without gradients',
+  inputs: { x: tensor() },
+  outputs: { out: tensor() },
+  params: {},
+  differentiable: false,
+  run: ({ inputs }) => ({ out: tf.round(inputs.x) }),
+});
+
+const regression = (opt: Record<string, unknown> = {}, middle?: string): GraphDoc =>
+  graph(
+    [
+      ['lin', 'TLinear', { seed: 3 }],
+      ['x', 'NoiseSource', { shape: [32, 2], seed: 1 }],
+      ['pred', 'TPredict'],
+      ...(middle ? [['mid', middle] as [string, string]] : []),
+      ['target', 'TTarget'],
+      ['loss', 'TSquaredError'],
+      ['opt', 'Optimizer', { learningRate: 0.05, ...opt }],
+      ['trainer', 'Trainer'],
+      ['preview', 'TensorOutput'],
+    ],
+    [
+      'lin.model -> pred.model',
+      'x.out -> pred.x',
+      ...(middle ? ['pred.out -> mid.x', 'mid.out -> loss.a'] : ['pred.out -> loss.a']),
+      'x.out -> target.x',
+      'target.out -> loss.b',
+      'loss.loss -> opt.loss',
+      'lin.model -> opt.models',
+      'opt.optimizer -> trainer.optimizers',
+      'pred.out -> preview.x',
+    ],
+  );
+
+let rt: Runtime;
+let baseline: number;
+beforeAll(async () => {
+  rt = await createRuntime({ backend: 'cpu', registry: createRegistry().register(Linear, Predict, Target, SquaredError, AsyncScale, Argmaxish) });
+});
+beforeEach(() => {
+  rt.clearCache();
+  baseline = tf.memory().numTensors;
+});
+afterAll(() => rt.dispose());
+
+describe('training', () => {
+  it('Adam fits a linear model: the loss falls by orders of magnitude with a fresh batch each step', async () => {
+    const res = await rt.train(regression(), { steps: 300 });
+    const losses = res.history.map((h) => h.losses.opt);
+    expect(losses).toHaveLength(300);
+    expect(losses[299]).toBeLessThan(losses[0] / 100);
+    // fresh noise per step: consecutive batches differ, so consecutive losses are not a smooth curve of one batch
+    expect(new Set(losses.slice(0, 5)).size).toBe(5);
+  });
+
+  it('a following run generates with the trained model, and reruns only what depends on it', async () => {
+    const doc = regression();
+    const before = await rt.run(doc, { outputs: ['preview'] });
+    await rt.train(doc, { steps: 200 });
+    const after = await rt.run(doc, { outputs: ['preview'] });
+    expect(after.nodes).toMatchObject({ lin: { status: 'cached' }, x: { status: 'cached' }, pred: { status: 'ran' }, preview: { status: 'ran' } });
+    expect(after.outputs.preview.mean).not.toBeCloseTo(before.outputs.preview.mean as number, 3);
+    // the trained prediction approaches the target 2·x₀ − 3·x₁ + 0.5 on the step-0 batch
+    const w = (after.outputs.preview.value as { data: Float32Array }).data;
+    const x = await tf.randomNormal([32, 2], 0, 1, 'float32', 1).data();
+    let err = 0;
+    for (let i = 0; i < 32; i++) err = Math.max(err, Math.abs(w[i] - (2 * x[2 * i] - 3 * x[2 * i + 1] + 0.5)));
+    expect(err).toBeLessThan(0.05);
+  });
+
+  it('training leaks nothing: after clearing, tensors are back to the baseline (optimizer state aside)', async () => {
+    await rt.train(regression({ algorithm: 'sgd', momentum: 0.9, learningRate: 0.01 }), { steps: 20 });
+    const afterFirst = tf.memory().numTensors;
+    await rt.train(regression({ algorithm: 'sgd', momentum: 0.9, learningRate: 0.01 }), { steps: 20 });
+    expect(tf.memory().numTensors).toBe(afterFirst); // flat across steps and calls
+  });
+
+  it('gradient clipping bounds each update; a band skips updates', async () => {
+    const clipped = await rt.train(regression({ algorithm: 'sgd', learningRate: 0.1, clipNorm: 1e-6 }), { steps: 5 });
+    const l = clipped.history.map((h) => h.losses.opt);
+    expect(Math.abs(l[4] - l[0]) / l[0]).toBeLessThan(0.5); // tiny steps: the loss only wanders with the batch
+    rt.clearCache();
+    const banded = await rt.train(regression({ bandMin: 0, bandMax: 1e-9 }), { steps: 3 });
+    expect(banded.history.every((h) => h.skipped.includes('opt'))).toBe(true);
+  });
+
+  it('progress events carry the step and every loss; Stop stops between steps', async () => {
+    const ctrl = new AbortController();
+    const events: RunEvent[] = [];
+    const run = rt.train(regression(), {
+      steps: 1000,
+      signal: ctrl.signal,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'node-progress' && e.done === 7) ctrl.abort();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ errors: [expect.objectContaining({ code: 'cancelled', nodeId: 'trainer' })] });
+    const progress = events.filter((e) => e.type === 'node-progress');
+    expect(progress).toHaveLength(7);
+    expect(progress[6]).toMatchObject({ nodeId: 'trainer', done: 7, total: 1000, info: { step: 6, losses: { opt: expect.any(Number) } } });
+  });
+
+  it('resuming from a step continues the same sequence of batches', async () => {
+    const full = await rt.train(regression(), { steps: 6 });
+    rt.dispose();
+    rt = await createRuntime({ backend: 'cpu', registry: createRegistry().register(Linear, Predict, Target, SquaredError, AsyncScale, Argmaxish) });
+    const first = await rt.train(regression(), { steps: 3 });
+    const rest = await rt.train(regression(), { steps: 3, startStep: 3 });
+    const resumed = [...first.history, ...rest.history].map((h) => h.losses.opt);
+    full.history.map((h) => h.losses.opt).forEach((l, i) => expect(resumed[i]).toBeCloseTo(l, 5));
+  });
+
+  it('graphs that cannot train are refused with the node named', async () => {
+    await expect(rt.train(regression({}, 'TAsyncScale'), { steps: 1 })).rejects.toMatchObject({
+      errors: [expect.objectContaining({ code: 'not-trainable', nodeId: 'mid', message: expect.stringContaining('asynchronously') })],
+    });
+    await expect(rt.train(regression({}, 'TNoGrad'), { steps: 1 })).rejects.toMatchObject({
+      errors: [expect.objectContaining({ code: 'not-trainable', nodeId: 'mid', message: expect.stringContaining('has no gradient') })],
+    });
+    const noTrainer = regression();
+    noTrainer.nodes = noTrainer.nodes.filter((n) => n.id !== 'trainer');
+    noTrainer.edges = noTrainer.edges.filter((e) => e.to.node !== 'trainer');
+    await expect(rt.train(noTrainer, { steps: 1 })).rejects.toMatchObject({ errors: [expect.objectContaining({ code: 'not-trainable' })] });
+    rt.clearCache();
+    expect(tf.memory().numTensors).toBe(baseline);
+  });
+});

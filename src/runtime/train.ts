@@ -1,0 +1,250 @@
+/**
+ * Training over the same graph that generates. Optimizer nodes name a loss and the models they
+ * update; a trainer node lists its optimizers in the order they step (GAN: D then G). Each step,
+ * for each optimizer in turn:
+ *
+ *   1. run the loss's subgraph forward for this step, synchronously, under tf.variableGrads:
+ *      stochastic nodes (noise, data) draw from (seed, step), so every step sees a fresh batch
+ *   2. clip the gradients' global norm; skip the update when the loss is outside the band
+ *   3. apply the update, and bump each model's version so the cache never serves stale results
+ *
+ * Nodes split in two. Static nodes do not change between steps (builders, which output models
+ * whose variables are trained in place, and whatever feeds only them): they run once, through the
+ * ordinary cached execution. Dynamic nodes (stochastic, consuming a model, or fed by a dynamic
+ * node) run every step, inside the gradient tape, so their `run` must be synchronous.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { GraphError, type GraphIssue } from '../graph/index.ts';
+import type { TensorCache } from './cache.ts';
+import type { Plan, PlanNode } from './compile.ts';
+import type { TrainingRole } from './define.ts';
+import { execute, type RunEvent } from './execute.ts';
+import { canonicalJson } from './hash.ts';
+import { isResource, isTensor, type Value, type Values } from './values.ts';
+
+/** A model whose variables an optimizer can update (ModelHandle, flows). */
+export interface Trainable {
+  variables(): tf.Variable[];
+  version?: number;
+}
+const isTrainable = (v: unknown): v is Trainable & { version: number } => isResource(v) && typeof (v as unknown as Trainable).variables === 'function';
+
+export interface TrainOptions {
+  steps: number;
+  /** The first step's number (resume from a checkpoint at its step). */
+  startStep?: number;
+  /** The trainer node to run (default: the only one). */
+  trainer?: string;
+  signal?: AbortSignal;
+  onEvent?: (e: RunEvent) => void;
+}
+
+export interface TrainStep {
+  step: number;
+  /** Loss per optimizer node id, before its update. */
+  losses: Record<string, number>;
+  /** Optimizers whose update was skipped by their band. */
+  skipped: string[];
+}
+
+export interface TrainResult {
+  trainer: string;
+  history: TrainStep[];
+  ms: number;
+}
+
+interface OptimizerPlan {
+  node: PlanNode;
+  spec: Extract<TrainingRole<any>, { role: 'optimizer' }>;
+  loss: { node: string; port: string };
+  models: Array<{ node: string; port: string }>;
+  /** Dynamic nodes the loss needs, in topological order. */
+  forward: PlanNode[];
+}
+
+/** Optimizer state (Adam moments) lives as long as the runtime, so training resumes smoothly. */
+export type OptimizerStore = Map<string, tf.Optimizer>;
+
+const fail = (code: GraphIssue['code'], nodeId: string | undefined, message: string): never => {
+  throw new GraphError([{ code, ...(nodeId ? { nodeId } : {}), message }]);
+};
+
+export function planTraining(plan: Plan, trainerId?: string): { trainer: PlanNode; optimizers: OptimizerPlan[]; statics: string[] } {
+  const trainers = plan.nodes.filter((n) => n.kind.training?.role === 'trainer');
+  const trainer = trainerId ? plan.byId.get(trainerId) : trainers[0];
+  if (!trainer || trainer.kind.training?.role !== 'trainer') {
+    return fail('not-trainable', trainerId, trainerId ? `"${trainerId}" is not a trainer node` : 'this graph has no trainer node');
+  }
+  if (!trainerId && trainers.length > 1) fail('not-trainable', undefined, `this graph has ${trainers.length} trainers (${trainers.map((t) => t.id).join(', ')}); name one`);
+
+  const dynamic = new Set<string>();
+  for (const n of plan.nodes) {
+    const outputsModel = Object.values(n.kind.outputs).some((p) => p.kind === 'model');
+    const consumesModel = Object.entries(n.inputs).some(([port, srcs]) => srcs.length && n.kind.inputs[port].kind === 'model');
+    const fedByDynamic = Object.values(n.inputs).some((srcs) => srcs.some((s) => dynamic.has(s.node)));
+    if (!outputsModel && (n.kind.stochastic || consumesModel || fedByDynamic)) dynamic.add(n.id);
+  }
+
+  const optimizers: OptimizerPlan[] = [];
+  const statics = new Set<string>();
+  const optimizerSources = Object.values(trainer.inputs).flat();
+  if (!optimizerSources.length) fail('not-trainable', trainer.id, 'the trainer has no optimizers connected');
+  for (const src of optimizerSources) {
+    const node = plan.byId.get(src.node)!;
+    const spec = node.kind.training;
+    if (spec?.role !== 'optimizer') return fail('not-trainable', node.id, `${node.kind.type} is not an optimizer`);
+    const loss = node.inputs.loss?.[0];
+    const models = node.inputs.models ?? [];
+    if (!loss) fail('not-trainable', node.id, 'the optimizer has no loss connected');
+    if (!models.length) fail('not-trainable', node.id, 'the optimizer updates no models');
+    // The loss's ancestors: dynamic ones run each step, static ones feeding them run once.
+    const seen = new Set<string>();
+    const stack = [loss.node];
+    while (stack.length) {
+      const id = stack.pop()!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const n = plan.byId.get(id)!;
+      if (!dynamic.has(id)) {
+        statics.add(id);
+        continue;
+      }
+      if (n.kind.run.constructor.name === 'AsyncFunction') {
+        fail('not-trainable', id, `${n.kind.type} runs asynchronously, so it cannot run inside a training step`);
+      }
+      if (n.kind.differentiable === false) {
+        fail('not-trainable', id, `${n.kind.type} has no gradient, so it cannot sit between a model and the loss "${loss.node}"`);
+      }
+      for (const srcs of Object.values(n.inputs)) for (const s of srcs) stack.push(s.node);
+    }
+    if (!dynamic.has(loss.node)) fail('not-trainable', node.id, `the loss "${loss.node}" does not depend on any model, so training cannot change it`);
+    for (const m of models) statics.add(m.node);
+    const forward = plan.nodes.filter((n) => seen.has(n.id) && dynamic.has(n.id));
+    optimizers.push({ node, spec, loss, models, forward });
+  }
+  return { trainer, optimizers, statics: [...statics] };
+}
+
+export async function train(
+  plan: Plan,
+  opts: TrainOptions & { cache: TensorCache; backend: string; readFile?: (path: string) => Promise<Uint8Array>; store: OptimizerStore },
+): Promise<TrainResult> {
+  const t0 = performance.now();
+  const emit = opts.onEvent ?? (() => {});
+  const { trainer, optimizers, statics } = planTraining(plan, opts.trainer);
+  const base = await execute(plan, { outputs: [], hold: statics, backend: opts.backend, cache: opts.cache, readFile: opts.readFile, signal: opts.signal, onEvent: emit });
+  const held = base.held!;
+  const history: TrainStep[] = [];
+  try {
+    const models = optimizers.map((o) =>
+      o.models.map((m) => {
+        const v = held.values.get(m.node)![m.port];
+        if (!isTrainable(v)) return fail('not-trainable', o.node.id, `"${m.node}.${m.port}" is not a trainable model`);
+        return v;
+      }),
+    );
+    const start = opts.startStep ?? 0;
+    for (let i = 0; i < opts.steps; i++) {
+      await new Promise<void>((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+      if (opts.signal?.aborted) fail('cancelled', trainer.id, `training was cancelled after ${i} steps`);
+      const step = start + i;
+      const record: TrainStep = { step, losses: {}, skipped: [] };
+      for (const [k, o] of optimizers.entries()) {
+        const loss = await stepOptimizer(o, models[k], step, held.values, opts);
+        record.losses[o.node.id] = loss.value;
+        if (loss.skipped) record.skipped.push(o.node.id);
+      }
+      history.push(record);
+      emit({ type: 'node-progress', nodeId: trainer.id, done: i + 1, total: opts.steps, info: { step, losses: record.losses, skipped: record.skipped } });
+    }
+  } finally {
+    held.release();
+  }
+  return { trainer: trainer.id, history, ms: performance.now() - t0 };
+}
+
+async function stepOptimizer(
+  o: OptimizerPlan,
+  models: Array<Trainable & { version: number }>,
+  step: number,
+  statics: Map<string, Values>,
+  opts: { store: OptimizerStore; backend: string },
+): Promise<{ value: number; skipped: boolean }> {
+  const vars = models.flatMap((m) => m.variables());
+  let value: tf.Scalar;
+  let grads: tf.NamedTensorMap;
+  // Our own scope around the tape: when tf.variableGrads throws it leaks what it had made (see
+  // ENVIRONMENT.md), and ending the scope frees exactly that.
+  tf.engine().startScope();
+  try {
+    ({ value, grads } = tf.variableGrads(() => forwardLoss(o, step, statics), vars));
+    tf.engine().endScope([value, ...Object.values(grads)]);
+  } catch (err) {
+    tf.engine().endScope();
+    if (err instanceof GraphError) throw err;
+    const msg = (err as Error).message ?? String(err);
+    const op = /gradient function not found for (\w+)/i.exec(msg)?.[1];
+    return fail('node-failed', o.node.id, op ? `no gradient for the op ${op} on the ${opts.backend} backend` : `a training step failed: ${msg}`);
+  }
+  const lossValue = (await value.data())[0]; // not dataSync: WebGPU in Node cannot read synchronously
+  value.dispose();
+  const band = o.spec.band?.(o.node.params) ?? null;
+  const skipped = !Number.isFinite(lossValue) || (band !== null && (lossValue < band[0] || lossValue > band[1]));
+  // One optimizer (and its state: Adam's moments) per optimizer node, params and set of models.
+  const storeKey = `${o.node.id}:${canonicalJson(o.node.params)}:${models.map((m) => (m as { uid?: number }).uid).join(',')}`;
+  let optimizer = opts.store.get(storeKey);
+  if (!optimizer) {
+    for (const [k, stale] of opts.store) if (k.startsWith(`${o.node.id}:`)) stale.dispose(), opts.store.delete(k); // its models were rebuilt
+    opts.store.set(storeKey, (optimizer = o.spec.create(o.node.params)));
+  }
+  if (!skipped) {
+    const clip = o.spec.clipNorm?.(o.node.params) ?? 0;
+    const clipped = clip > 0 ? clipByGlobalNorm(grads, clip) : grads;
+    optimizer.applyGradients(clipped);
+    if (clipped !== grads) tf.dispose(Object.values(clipped));
+    for (const m of models) m.version = (m.version ?? 0) + 1;
+  }
+  tf.dispose(Object.values(grads));
+  return { value: lossValue, skipped };
+}
+
+/** The loss for one step: the dynamic nodes, synchronously, inside the gradient tape. */
+function forwardLoss(o: OptimizerPlan, step: number, statics: Map<string, Values>): tf.Scalar {
+  const values = new Map<string, Values>();
+  const read = (id: string, port: string): Value => (values.get(id) ?? statics.get(id)!)[port] as Value;
+  for (const n of o.forward) {
+    const inputs: Record<string, Value | Value[] | undefined> = {};
+    for (const [port, spec] of Object.entries(n.kind.inputs)) {
+      const vals = (n.inputs[port] ?? []).map((s) => read(s.node, s.port));
+      inputs[port] = spec.multi ? vals : vals[0];
+    }
+    const out = n.kind.run({
+      nodeId: n.id,
+      params: n.params,
+      inputs,
+      backend: tf.getBackend(),
+      signal: new AbortController().signal,
+      progress: () => {},
+      throwIfAborted: () => {},
+      readFile: () => Promise.reject(new Error('files cannot be read inside a training step')),
+      step,
+    });
+    if (out instanceof Promise) {
+      out.catch(() => {});
+      fail('not-trainable', n.id, `${n.kind.type} runs asynchronously, so it cannot run inside a training step`);
+    }
+    values.set(n.id, out as Values);
+  }
+  const loss = read(o.loss.node, o.loss.port);
+  if (!isTensor(loss) || loss.size !== 1) return fail('not-trainable', o.loss.node, `the loss must be a scalar tensor, got ${isTensor(loss) ? `shape [${loss.shape}]` : typeof loss}`);
+  return loss.reshape([]) as tf.Scalar;
+}
+
+/** g ← g · min(1, c / ‖g‖₂) over all gradients together (on device: no read back). */
+function clipByGlobalNorm(grads: tf.NamedTensorMap, clip: number): tf.NamedTensorMap {
+  return tf.tidy(() => {
+    const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
+    const scale = tf.minimum(1, tf.div(clip, tf.maximum(norm, 1e-12)));
+    return Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.mul(g, scale)]));
+  });
+}
