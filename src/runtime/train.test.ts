@@ -144,6 +144,22 @@ describe('training', () => {
     expect(tf.memory().numTensors).toBe(afterFirst); // flat across steps and calls
   });
 
+  it('exports the trained weights, which reproduce the trained model when loaded', async () => {
+    const res = await rt.train(regression(), { steps: 50, exportWeights: true });
+    const w = res.weights!.lin;
+    expect([...w.keys()]).toEqual(['b', 'w']);
+    const trained = await rt.run(regression(), { outputs: ['preview'] });
+    const fresh = new ModelHandle('linear', {}, 99);
+    fresh.param('w', [2, 1]);
+    fresh.param('b', [1], 'zeros');
+    fresh.freeze().loadWeights(w);
+    const x = tf.randomNormal([32, 2], 0, 1, 'float32', 1);
+    const y = tf.add(tf.matMul(x, fresh.get('w')!), fresh.get('b')!);
+    expect(tf.mean(y).dataSync()[0]).toBeCloseTo(trained.outputs.preview.mean as number, 5);
+    tf.dispose([x, y]);
+    fresh.dispose();
+  });
+
   it('gradient clipping bounds each update; a band skips updates', async () => {
     const clipped = await rt.train(regression({ algorithm: 'sgd', learningRate: 0.1, clipNorm: 1e-6 }), { steps: 5 });
     const l = clipped.history.map((h) => h.losses.opt);

@@ -20,6 +20,7 @@ import type { Plan, PlanNode } from './compile.ts';
 import type { TrainingRole } from './define.ts';
 import { execute, type RunEvent } from './execute.ts';
 import { canonicalJson } from './hash.ts';
+import type { NamedTensor } from './safetensors.ts';
 import { isResource, isTensor, type Value, type Values } from './values.ts';
 
 /** A model whose variables an optimizer can update (ModelHandle, flows). */
@@ -37,6 +38,8 @@ export interface TrainOptions {
   trainer?: string;
   signal?: AbortSignal;
   onEvent?: (e: RunEvent) => void;
+  /** Read the trained models' weights back at the end (for checkpoints): TrainResult.weights. */
+  exportWeights?: boolean;
 }
 
 export interface TrainStep {
@@ -51,6 +54,8 @@ export interface TrainResult {
   trainer: string;
   history: TrainStep[];
   ms: number;
+  /** With exportWeights: each trained model's weights by builder node id (safetensors-ready). */
+  weights?: Record<string, Map<string, NamedTensor>>;
 }
 
 interface OptimizerPlan {
@@ -135,6 +140,7 @@ export async function train(
   const base = await execute(plan, { outputs: [], hold: statics, backend: opts.backend, cache: opts.cache, readFile: opts.readFile, signal: opts.signal, onEvent: emit });
   const held = base.held!;
   const history: TrainStep[] = [];
+  let weights: TrainResult['weights'];
   try {
     const models = optimizers.map((o) =>
       o.models.map((m) => {
@@ -157,10 +163,19 @@ export async function train(
       history.push(record);
       emit({ type: 'node-progress', nodeId: trainer.id, done: i + 1, total: opts.steps, info: { step, losses: record.losses, skipped: record.skipped } });
     }
+    if (opts.exportWeights) {
+      weights = {};
+      for (const o of optimizers) {
+        for (const m of o.models) {
+          const v = held.values.get(m.node)![m.port] as unknown as { exportWeights?: () => Promise<Map<string, NamedTensor>> };
+          if (typeof v.exportWeights === 'function') weights[m.node] = await v.exportWeights();
+        }
+      }
+    }
   } finally {
     held.release();
   }
-  return { trainer: trainer.id, history, ms: performance.now() - t0 };
+  return { trainer: trainer.id, history, ms: performance.now() - t0, ...(weights ? { weights } : {}) };
 }
 
 async function stepOptimizer(
