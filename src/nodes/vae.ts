@@ -22,6 +22,7 @@ import {
   ModelHandle,
   seedParam,
   shapeError,
+  stepSeed,
   tensor,
   tfSeed,
   type PortType,
@@ -191,18 +192,19 @@ export const VAEEncode = defineNode({
     latent: tensor(['N', null, null, null], { doc: 'a sample z = μ + σ·ε' }),
   },
   params: { seed: seedParam(0, { doc: 'seed of ε' }) },
+  stochastic: true, // in training, step k draws ε from stepSeed(seed, k): a fresh sample every step
   infer: ({ inputs }) => {
     const c = vaeConfigOf(inputs.model);
     const s = shapeOf(inputs.image) ?? [null, null, null, null];
     const out = tensor(c ? latentShape(c, s) : [s[0], null, null, null]);
     return { mean: out, logvar: out, latent: out };
   },
-  run: ({ inputs, params }) => {
+  run: ({ inputs, params, step }) => {
     const m = inputs.model as ModelHandle;
     const x = inputs.image as tf.Tensor4D;
     latentShape(m.config as unknown as VaeConfig, x.shape); // a model from elsewhere (a trainer) was not checked at compile time
     const { mean, logvar } = encode(m, x);
-    return { mean, logvar, latent: reparameterize(mean, logvar, params.seed) };
+    return { mean, logvar, latent: reparameterize(mean, logvar, stepSeed(params.seed, step)) };
   },
 });
 
@@ -235,6 +237,7 @@ export const Reparameterize = defineNode({
   inputs: { mean: tensor(undefined, { doc: 'μ' }), logvar: tensor(undefined, { doc: 'log σ², the same shape as mean' }) },
   outputs: { out: tensor(undefined, { doc: 'z, the shape of mean' }) },
   params: { seed: seedParam(0, { doc: 'seed of ε' }) },
+  stochastic: true, // in training, step k draws ε from stepSeed(seed, k)
   infer: ({ inputs }) => {
     const [a, b] = [shapeOf(inputs.mean), shapeOf(inputs.logvar)];
     if (a && b) {
@@ -243,9 +246,9 @@ export const Reparameterize = defineNode({
     }
     return { out: tensor(a ?? b) };
   },
-  run: ({ inputs, params }) => {
+  run: ({ inputs, params, step }) => {
     const [mean, logvar] = [inputs.mean as tf.Tensor, inputs.logvar as tf.Tensor];
     if (mean.shape.join() !== logvar.shape.join()) throw new Error(`logvar [${logvar.shape}] must have the shape of mean [${mean.shape}]`);
-    return { out: reparameterize(mean, logvar, params.seed) };
+    return { out: reparameterize(mean, logvar, stepSeed(params.seed, step)) };
   },
 });
