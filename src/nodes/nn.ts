@@ -79,12 +79,45 @@ export function attention(m: ModelHandle, name: string, x: tf.Tensor3D, context:
  * Sinusoidal timestep embedding (Ho et al. 2020, after Vaswani et al.): for t [N] and even `dim`,
  * [cos(t·f_i), sin(t·f_i)] with f_i = maxPeriod^(−i/(dim/2)) — cos first, as diffusers' default
  * (flip_sin_to_cos=True, downscale_freq_shift=0).
+ *
+ * The same numbers on every backend: the frequencies are computed here in float64 (tf.exp on WebGPU
+ * is approximate, and t·f reaches 1000 rad, where a 1e-6 relative error is 1e-3), and sin/cos come
+ * from `sinCos` (WGSL's sin/cos on SwiftShader are off by up to 1.5e-4).
  */
 export function timestepEmbedding(t: tf.Tensor1D, dim: number, maxPeriod = 10000): tf.Tensor2D {
   const half = dim / 2;
-  const freqs = tf.exp(tf.mul(tf.range(0, half, 1, 'float32'), -Math.log(maxPeriod) / half));
-  const args = tf.mul(t.reshape([-1, 1]), freqs.reshape([1, half]));
-  return tf.concat([tf.cos(args), tf.sin(args)], 1) as tf.Tensor2D;
+  const freqs = tf.tensor2d(Array.from({ length: half }, (_, i) => Math.exp((-Math.log(maxPeriod) * i) / half)), [1, half]);
+  const { sin, cos } = sinCos(tf.mul(t.reshape([-1, 1]), freqs));
+  return tf.concat([cos, sin], 1) as tf.Tensor2D;
+}
+
+// Cody–Waite split of 2π: HI and MID hold 12 significant bits each, so k·HI and k·MID are exact in
+// float32 for |k| < 2^12 (|x| < ~25,000 rad) and the reduction loses nothing the argument had.
+const TWO_PI_HI = Math.round(2 * Math.PI * 2 ** 9) / 2 ** 9;
+const TWO_PI_MID = Math.round((2 * Math.PI - TWO_PI_HI) * 2 ** 21) / 2 ** 21;
+const TWO_PI_LO = Math.fround(2 * Math.PI - TWO_PI_HI - TWO_PI_MID);
+const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1));
+/** Taylor coefficients of sin(r)/r and cos(r) in r², to r^17 and r^18 (remainder < 1e-6 on [−π, π]). */
+const SIN_COEFFS = Array.from({ length: 9 }, (_, k) => (-1) ** k / factorial(2 * k + 1));
+const COS_COEFFS = Array.from({ length: 10 }, (_, k) => (-1) ** k / factorial(2 * k));
+
+function horner(r2: tf.Tensor, coeffs: number[]): tf.Tensor {
+  let p: tf.Tensor = tf.fill(r2.shape, coeffs[coeffs.length - 1]);
+  for (let i = coeffs.length - 2; i >= 0; i--) p = tf.add(tf.mul(p, r2), coeffs[i]);
+  return p;
+}
+
+/**
+ * sin and cos from multiplies and adds only, which round the same on cpu, wasm and webgpu: the
+ * results agree bit for bit across backends and are within 4e-7 of the exact values for |x| < 1000.
+ *   1. k = round(x / 2π),  r = ((x − k·HI) − k·MID) − k·LO ∈ [−π, π]
+ *   2. sin x = r·P(r²), cos x = Q(r²), P and Q the Taylor polynomials
+ */
+export function sinCos(x: tf.Tensor): { sin: tf.Tensor; cos: tf.Tensor } {
+  const k = tf.round(tf.mul(x, 1 / (2 * Math.PI)));
+  const r = tf.sub(tf.sub(tf.sub(x, tf.mul(k, TWO_PI_HI)), tf.mul(k, TWO_PI_MID)), tf.mul(k, TWO_PI_LO));
+  const r2 = tf.mul(r, r);
+  return { sin: tf.mul(r, horner(r2, SIN_COEFFS)), cos: horner(r2, COS_COEFFS) };
 }
 
 /**
