@@ -50,6 +50,35 @@ describe('graphs/flow-2d.json', () => {
   });
 });
 
+describe('after training', () => {
+  it('a run after rt.train uses the trained layers, though every layer node after the first reruns', async () => {
+    const rt = await createRuntime({ backend: 'wasm' });
+    const doc = graph(
+      [
+        ['act', 'ActNorm', { channels: 2 }],
+        ['c1', 'AffineCoupling', { parity: 0, hidden: 32, seed: 1 }],
+        ['mix', 'Invertible1x1Conv', { seed: 2 }],
+        ['c2', 'AffineCoupling', { parity: 1, hidden: 32, seed: 3 }],
+        ['data', 'Dataset', { name: 'moons', batchSize: 256, seed: 1 }],
+        ['fwd', 'FlowForward'],
+        ['nll', 'FlowNLL'],
+        ['opt', 'Optimizer', { learningRate: 0.01 }],
+        ['trainer', 'Trainer'],
+      ],
+      ['act.flow -> c1.flow', 'c1.flow -> mix.flow', 'mix.flow -> c2.flow', 'c2.flow -> fwd.flow', 'data.batch -> fwd.x', 'fwd.z -> nll.z', 'fwd.logdet -> nll.logdet', 'nll.loss -> opt.loss', 'c2.flow -> opt.models', 'opt.optimizer -> trainer.optimizers'],
+    );
+    const { history } = await rt.train(doc, { steps: 40 });
+    const after = await rt.run(doc, { outputs: ['nll'] });
+    // the layer nodes reran (their input flow's version moved) and found their trained layers again:
+    // the NLL of batch 0 is the trained model's, well below the untrained model's on the same batch
+    expect(after.nodes.c2.status).toBe('ran');
+    const nll = (after.outputs.nll.loss as TensorData).data[0];
+    expect(nll).toBeLessThan(history[0].losses.opt - 0.3);
+    rt.dispose();
+    expect(liveLayerCount()).toBe(0);
+  });
+});
+
 describe('ownership of layers across cache entries', () => {
   const registry = createRegistry();
   let plan: Plan;
