@@ -65,7 +65,7 @@ describe('layers', () => {
     const up = (await upsample2x(x).array()) as number[][][][];
     const src = (await x.array()) as number[][][][];
     for (let n = 0; n < 2; n++) for (let i = 0; i < 6; i++) for (let j = 0; j < 10; j++) expect(up[n][i][j]).toEqual(src[n][i >> 1][j >> 1]);
-    // d/dx Σ w·up(x) = the 2x2 block sums of w (tfjs has no tile gradient above rank 4)
+    // d/dx Σ w·up(x) = the 2x2 block sums of w
     const w = tf.randomNormal([2, 6, 10, 4], 0, 1, 'float32', 6);
     const g = await arr(tf.grad((a: tf.Tensor) => tf.sum(tf.mul(upsample2x(a as tf.Tensor4D), w)))(x));
     const blocks = await arr(tf.mul(downsample2x(w as tf.Tensor4D), 4));
