@@ -109,13 +109,13 @@ describe('losses match their formulas', () => {
     tf.dispose([x, z, p]);
   });
 
-  it('BCE from probabilities clips them to [eps, 1 − eps]; an open target input means every target is `target`', () => {
+  it('BCE from probabilities clips them to [eps, 1 − eps]; an open target input means every target is `targetValue`', () => {
     const [p, z] = [tf.tensor1d(PROBS), tf.tensor1d(TARGETS)];
     close(value(BCE, { prediction: p, target: z }), ref.bceProbs(PROBS, TARGETS));
-    close(value(BCE, { prediction: p }, { target: 0 }), ref.bceProbs(PROBS, PROBS.map(() => 0)));
-    close(value(BCE, { prediction: p }, { target: 1, reduction: 'sum' }), ref.bceProbs(PROBS, PROBS.map(() => 1)) * PROBS.length);
+    close(value(BCE, { prediction: p }, { targetValue: 0 }), ref.bceProbs(PROBS, PROBS.map(() => 0)));
+    close(value(BCE, { prediction: p }, { targetValue: 1, reduction: 'sum' }), ref.bceProbs(PROBS, PROBS.map(() => 1)) * PROBS.length);
     const edge = tf.tensor1d([0, 1]);
-    close(value(BCE, { prediction: edge }, { target: 1 }), -0.5 * Math.log(1e-7), 1e-4); // p = 0 costs −log eps, p = 1 nothing
+    close(value(BCE, { prediction: edge }, { targetValue: 1 }), -0.5 * Math.log(1e-7), 1e-4); // p = 0 costs −log eps, p = 1 nothing
     tf.dispose([p, z, edge]);
   });
 

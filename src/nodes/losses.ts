@@ -129,7 +129,7 @@ export const BCE = defineNode({
     'Binary cross-entropy −(z·log p + (1 − z)·log(1 − p)) between predictions and targets z ∈ [0, 1] (a Bernoulli ' +
     'decoder’s reconstruction term). With fromLogits the prediction is a logit x and the loss is computed stably as ' +
     'z·softplus(−x) + (1 − z)·softplus(x), finite for any x; otherwise probabilities are clipped to [eps, 1 − eps]. ' +
-    'With no target connected, every target is `target` (e.g. 1 for “real”).',
+    'With no target connected, every target is `targetValue` (e.g. 1 for “real”).',
   inputs: {
     prediction: tensor(undefined, { doc: 'probabilities in [0, 1], or logits with fromLogits' }),
     target: tensor(undefined, { optional: true, doc: 'targets in [0, 1], the prediction’s shape (or broadcasting to it)' }),
@@ -138,7 +138,7 @@ export const BCE = defineNode({
   params: {
     fromLogits: bool(false, { doc: 'the prediction is a logit (before the sigmoid): exact and stable for any value' }),
     eps: number(1e-7, { min: 0, max: 0.1, doc: 'probabilities are clipped to [eps, 1 − eps] (ignored with fromLogits)' }),
-    target: number(1, { min: 0, max: 1, step: 0.1, doc: 'the target when the target input is not connected' }),
+    targetValue: number(1, { min: 0, max: 1, step: 0.1, doc: 'the target when the target input is not connected' }),
     reduction: reductionParam('mean'),
   },
   infer: ({ inputs }) => {
@@ -150,7 +150,7 @@ export const BCE = defineNode({
     const target = inputs.target as tf.Tensor | undefined;
     if (target) checkRun(pred, target, 'prediction', 'target');
     const loss = tf.tidy(() => {
-      const z = target ?? tf.scalar(params.target);
+      const z = target ?? tf.scalar(params.targetValue);
       let perElement: tf.Tensor;
       if (params.fromLogits) {
         // −z·log σ(x) − (1 − z)·log(1 − σ(x)),  −log σ(x) = softplus(−x),  −log(1 − σ(x)) = softplus(x)
