@@ -9,11 +9,12 @@ import { Add, Lerp, Scale } from './math.ts';
 import { ImageOutput, TensorOutput } from './outputs.ts';
 import { Constant, NoiseSource } from './sources.ts';
 import { Sampler } from './sampler.ts';
+import { AddNoise, Scheduler } from './scheduler.ts';
 import { EncodeText, Text, TextEncoder } from './text.ts';
 import { UNet, UNetPredict } from './unet.ts';
 import { Reparameterize, VAE, VAEDecode, VAEEncode } from './vae.ts';
 
-export const builtinKinds: AnyNodeKind[] = [NoiseSource, Constant, Text, Add, Scale, Lerp, ImageOutput, TensorOutput, TextEncoder, EncodeText, UNet, UNetPredict, Sampler, VAE, VAEEncode, VAEDecode, Reparameterize, Discriminator, Discriminate, ActNorm, Invertible1x1Conv, AffineCoupling, FlowForward, FlowInverse, Dataset, KLDivergence, BCE, MSE, GANLoss, FeatureMatching, FlowNLL, WeightedSum, Optimizer, Trainer];
+export const builtinKinds: AnyNodeKind[] = [NoiseSource, Constant, Text, Add, Scale, Lerp, ImageOutput, TensorOutput, TextEncoder, EncodeText, UNet, UNetPredict, Scheduler, AddNoise, Sampler, VAE, VAEEncode, VAEDecode, Reparameterize, Discriminator, Discriminate, ActNorm, Invertible1x1Conv, AffineCoupling, FlowForward, FlowInverse, Dataset, KLDivergence, BCE, MSE, GANLoss, FeatureMatching, FlowNLL, WeightedSum, Optimizer, Trainer];
 
 /** A fresh registry holding every built-in kind (add your own with .register()). */
 export const createRegistry = (): Registry => new Registry(builtinKinds);

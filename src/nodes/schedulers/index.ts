@@ -7,7 +7,9 @@ import { DDIMScheduler } from './ddim.ts';
 import { DDPMScheduler } from './ddpm.ts';
 import { DPMSolverPlusPlus2MScheduler } from './dpmpp-2m.ts';
 import { EulerScheduler } from './euler.ts';
-import type { SchedulerConfig, SchedulerType } from './schedule.ts';
+import type * as tf from '@tensorflow/tfjs';
+import type { Resource } from '../../runtime/index.ts';
+import { alphasCumprodFor, qSample, resolveConfig, SCHEDULER_TYPES, type AddNoiseTimesteps, type SchedulerConfig, type SchedulerType } from './schedule.ts';
 import type { Scheduler } from './types.ts';
 
 export interface CreateOptions {
@@ -30,6 +32,43 @@ export function createScheduler(type: SchedulerType, config: Partial<SchedulerCo
       throw new Error(`unknown scheduler type "${type as string}" (expected ddpm, ddim, euler or dpmpp_2m)`);
   }
 }
+
+/**
+ * What a Scheduler node outputs: a validated config and a factory of fresh instances (a Sampler
+ * calls create() once per run), plus the training forward process. Holds no tensors.
+ */
+export class SchedulerSpec implements Resource {
+  readonly resource = 'scheduler';
+  readonly config: Readonly<SchedulerConfig>;
+  /** ᾱ_t for t = 0 … T−1. */
+  readonly alphasCumprod: readonly number[];
+
+  constructor(
+    readonly type: SchedulerType,
+    config: Partial<SchedulerConfig> = {},
+  ) {
+    if (!SCHEDULER_TYPES.includes(type)) throw new Error(`unknown scheduler type "${type as string}" (expected ${SCHEDULER_TYPES.join(', ')})`);
+    this.config = resolveConfig(type, config);
+    this.alphasCumprod = alphasCumprodFor(this.config);
+  }
+
+  create(opts: CreateOptions = {}): Scheduler {
+    return createScheduler(this.type, this.config, opts);
+  }
+
+  /** q(x_t | x0) at training timesteps: √ᾱ_t·x0 + √(1−ᾱ_t)·noise (see qSample). */
+  addNoise(x0: tf.Tensor, noise: tf.Tensor, timesteps: AddNoiseTimesteps): tf.Tensor {
+    return qSample(this.alphasCumprod, x0, noise, timesteps);
+  }
+
+  bytes(): number {
+    return 0;
+  }
+
+  dispose(): void {}
+}
+
+export const isSchedulerSpec = (v: unknown): v is SchedulerSpec => v instanceof SchedulerSpec;
 
 export { DDIMScheduler, DDPMScheduler, DPMSolverPlusPlus2MScheduler, EulerScheduler };
 export * from './schedule.ts';
