@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { compile, createRegistry, createRuntime, execute, loadGraph, TensorCache, type Plan, type Runtime, type TensorData } from '../../index.ts';
+import { compile, createRegistry, createRuntime, execute, loadGraph, serializeSafetensors, TensorCache, type Plan, type Runtime, type TensorData } from '../../index.ts';
 import { graph } from '../../runtime/testing.ts';
 import { liveLayerCount, type FlowHandle } from './handle.ts';
 import { maxAbsDiff } from './testing.ts';
@@ -159,6 +159,31 @@ describe('ownership of layers across cache entries', () => {
     expect(maxAbsDiff(data(again.outputs.encode.z), data(first.outputs.encode.z))).toBeLessThan(1e-4);
     cache.clear();
     expect(tf.memory().numTensors).toBe(baseline);
+  });
+
+  it('a whole flow’s exported weights load back when every layer node names the same file; a missing layer is named', async () => {
+    const first = await run(['sample']);
+    const trained = flowOf(first.nodes.coupling3.key);
+    // stand-in for training: move every variable, then bump the version as an optimizer does
+    tf.tidy(() => trained.variables().forEach((v, i) => v.assign(tf.add(v, 0.05 * ((i % 3) - 1)))));
+    trained.version = trained.version + 1;
+    const expected = data((await run(['sample'])).outputs.sample.x);
+    const bytes = serializeSafetensors(await trained.exportWeights());
+    expect(trained.names()).toContain('2.conv1x1.lower');
+
+    const fromFile = { ...flow2d, nodes: flow2d.nodes.map((n) => (CHAIN.includes(n.id) ? { ...n, params: { ...n.params, weights: 'flow.safetensors' } } : n)) };
+    const other = new TensorCache(2 ** 30);
+    const loaded = await execute(compile(fromFile, registry).plan!, { backend: tf.getBackend(), cache: other, outputs: ['sample'], readFile: async () => bytes });
+    expect(maxAbsDiff(data(loaded.outputs.sample.x), expected)).toBe(0);
+
+    const partial = await trained.exportWeights();
+    for (const name of [...partial.keys()]) if (name.startsWith('2.conv1x1.')) partial.delete(name);
+    const failing = execute(compile(fromFile, registry).plan!, { backend: tf.getBackend(), cache: other, outputs: ['sample'], readFile: async () => serializeSafetensors(partial) });
+    await expect(failing).rejects.toMatchObject({ errors: [{ code: 'node-failed', nodeId: 'mix1', message: expect.stringContaining('no tensors for layer 2 (conv1x1)') }] });
+    other.clear();
+    cache.clear();
+    expect(tf.memory().numTensors).toBe(baseline);
+    expect(liveLayerCount()).toBe(0);
   });
 
   it('ActNorm with data in a graph: its output starts at zero mean and unit variance, and new data re-initialises it', async () => {
