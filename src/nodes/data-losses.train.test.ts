@@ -80,8 +80,7 @@ describe('training on Dataset batches', () => {
         'opt.optimizer -> trainer.optimizers',
       ],
     );
-    // Inside a step nothing may wait: a first ordinary run loads the digits (see prepareDataset).
-    await rt.run(doc, { outputs: ['data'] });
+    // No warm-up run: the trainer awaits the Dataset's prepare hook (loading the digits) before step 0.
     const res = await rt.train(doc, { steps: 30 });
     const losses = res.history.map((h) => h.losses.opt);
     expect(losses[0]).toBeGreaterThan(0.5);

@@ -64,6 +64,7 @@ export const Dataset = defineNode({
   volatile: false,
   // A trainer re-runs it every step with ctx.step = the training step, which advances the batch.
   stochastic: true,
+  prepare: (params, { readFile }) => prepareDataset(params, readFile),
   infer: ({ params }) => ({
     batch: tensor(params.name === 'mnist' ? [params.batchSize, 28, 28, 1] : [params.batchSize, 2]),
     labels: tensor([params.batchSize], { dtype: 'int32' }),

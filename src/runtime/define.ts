@@ -84,6 +84,11 @@ export interface NodeDef<P extends Record<string, ParamSpec<any>>> {
   fingerprint?: (params: ParamValues<P>, ctx: FingerprintContext) => string | Promise<string>;
   /** Draws fresh randomness per training step (noise, data batches): re-run every step. */
   stochastic?: boolean;
+  /**
+   * Async work a training step cannot wait for (loading a dataset), done once before step 0: inside
+   * a step `run` must return at once.
+   */
+  prepare?: (params: ParamValues<P>, ctx: FingerprintContext) => Promise<void>;
   /** False when gradients cannot flow through this kind; training refuses it between a model and a loss. */
   differentiable?: boolean;
   training?: TrainingRole<ParamValues<P>>;

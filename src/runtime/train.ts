@@ -67,6 +67,8 @@ interface OptimizerPlan {
   forward: PlanNode[];
 }
 
+const noFiles = (file: string) => Promise.reject(new Error(`no file access in this runtime (reading "${file}")`));
+
 /** Optimizer state (Adam moments) lives as long as the runtime, so training resumes smoothly. */
 export type OptimizerStore = Map<string, tf.Optimizer>;
 
@@ -139,6 +141,12 @@ export async function train(
   const { trainer, optimizers, statics } = planTraining(plan, opts.trainer);
   const base = await execute(plan, { outputs: [], hold: statics, backend: opts.backend, cache: opts.cache, readFile: opts.readFile, signal: opts.signal, onEvent: emit });
   const held = base.held!;
+  try {
+    for (const n of new Set(optimizers.flatMap((o) => o.forward))) await n.kind.prepare?.(n.params, { readFile: opts.readFile ?? noFiles });
+  } catch (err) {
+    held.release();
+    throw err instanceof GraphError ? err : new GraphError([{ code: 'node-failed', message: `preparing for training: ${(err as Error).message}` }]);
+  }
   const history: TrainStep[] = [];
   let weights: TrainResult['weights'];
   try {
