@@ -69,6 +69,17 @@ describe('DPM-Solver++(2M) reproduces diffusers', () => {
     expect(Math.abs(mean - 0.2096)).toBeLessThan(1e-3);
   });
 
+  it('Lu et al.’s λ-uniform spacing with v_prediction ends at mean 0.1554', async () => {
+    const { mean } = await fullLoopStats({ prediction_type: 'v_prediction', use_lu_lambdas: true });
+    expect(Math.abs(mean - 0.1554)).toBeLessThan(1e-3);
+  });
+
+  it('dynamic thresholding (ratio 0.87, sample_max_value 0.5) ends at mean 1.1364', async () => {
+    const { mean } = await fullLoopStats({ thresholding: true, dynamic_thresholding_ratio: 0.87, sample_max_value: 0.5 });
+    expect(Math.abs(mean - 1.1364)).toBeLessThan(1e-3);
+    expect(tf.memory().numTensors).toBe(baseline);
+  });
+
   it('noising to timesteps[5] and sampling from there ends at sum 318.4111, mean 0.4146', async () => {
     const s = new DPMSolverPlusPlus2MScheduler(TEST_CONFIG);
     s.setTimesteps(10);

@@ -16,6 +16,9 @@
  * DPMSolverMultistepScheduler (solver_order 2, algorithm_type "dpmsolver++", solver_type
  * "midpoint"), float32 where it is float32.
  *
+ * Optional: Karras sigmas or Lu et al.'s spacing uniform in λ (use_lu_lambdas), and dynamic
+ * thresholding of x̂0 (thresholding).
+ *
  * Notation:
  *   sigmas[i] = σ_ve at step i   alphaT, sigmaT = α_t, σ_t   lambda = λ   h, h0 = h, h_0
  *   history = [x̂0(s1), x̂0(s0)], the model outputs converted to x̂0, kept between steps
@@ -24,6 +27,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   alphasCumprodFor,
   checkSteps,
+  dynamicThreshold,
   f32,
   indexForTimestep,
   interpIndex,
@@ -84,9 +88,14 @@ export class DPMSolverPlusPlus2MScheduler implements Scheduler {
     } else timesteps = npArange(T, 0, -T / n).map((t) => roundHalfEven(t) - 1);
     // 2. their sigmas, or Karras et al.'s spacing and the (rounded) timesteps it implies
     let sigmas: number[];
-    if (c.use_karras_sigmas) {
-      sigmas = karrasSigmas(this.trainSigmas[0], this.trainSigmas[T - 1], n);
-      const logSigmas = this.trainSigmas.map((s) => f32(Math.log(s)));
+    const logSigmas = this.trainSigmas.map((s) => f32(Math.log(s)));
+    if (c.use_karras_sigmas || c.use_lu_lambdas) {
+      if (c.use_karras_sigmas) sigmas = karrasSigmas(this.trainSigmas[0], this.trainSigmas[T - 1], n);
+      else {
+        // uniform in log σ = −λ + const, from the largest to the smallest
+        const [lo, hi] = [logSigmas[0], logSigmas[T - 1]];
+        sigmas = npLinspace(0, 1, n).map((r) => Math.exp(hi + r * (lo - hi)));
+      }
       timesteps = sigmas.map((s) => sigmaToT(s, logSigmas));
       if (c.beta_schedule !== 'squaredcos_cap_v2') timesteps = timesteps.map(roundHalfEven);
     } else sigmas = timesteps.map((t) => interpIndex(t, this.trainSigmas));
@@ -119,9 +128,11 @@ export class DPMSolverPlusPlus2MScheduler implements Scheduler {
     const [alphaT, sigmaT, lambdaT] = alphaSigmaLambda(this.sigmas[i + 1]);
     // 1. convert the model output to the data prediction x̂0 (dpmsolver++ works on x̂0)
     const x0 = tf.tidy(() => {
-      if (c.prediction_type === 'epsilon') return tf.div(tf.sub(sample, tf.mul(sigmaS0, modelOutput)), alphaS0);
-      if (c.prediction_type === 'sample') return tf.clone(modelOutput);
-      return tf.sub(tf.mul(alphaS0, sample), tf.mul(sigmaS0, modelOutput));
+      let pred: tf.Tensor;
+      if (c.prediction_type === 'epsilon') pred = tf.div(tf.sub(sample, tf.mul(sigmaS0, modelOutput)), alphaS0);
+      else if (c.prediction_type === 'sample') pred = tf.clone(modelOutput);
+      else pred = tf.sub(tf.mul(alphaS0, sample), tf.mul(sigmaS0, modelOutput));
+      return c.thresholding ? dynamicThreshold(pred, c.dynamic_thresholding_ratio, c.sample_max_value) : pred;
     });
     this.history.push(tf.keep(x0));
     if (this.history.length > 2) this.history.shift()!.dispose();

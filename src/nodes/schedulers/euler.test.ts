@@ -57,11 +57,13 @@ describe('Euler reproduces diffusers', () => {
     expect(tf.memory().numTensors).toBe(baseline);
   });
 
-  it('v_prediction ends at sum 0.0002, mean 2.2676e-06', async () => {
+  it('v_prediction ends at sum 0.0002, mean 2.2676e-06 (to diffusers’ tolerance; the loop collapses to ~0)', async () => {
+    // The loop drives the sample to (almost) zero, so what is left is rounding residue: the same loop
+    // written out in PyTorch 1.13 on x86 gives sum 2.4181e-10, as this does; diffusers' 0.0002 came
+    // from another build. diffusers' tolerance (1e-2) is far above either, so check the collapse too.
     const { sum, mean } = await fullLoopStats({ prediction_type: 'v_prediction' });
     expect(Math.abs(sum - 0.0002)).toBeLessThan(1e-2);
     expect(Math.abs(mean - 2.2676e-6)).toBeLessThan(1e-3);
-    // diffusers' tolerance is looser than the number; hold it to its own magnitude too.
     expect(sum).toBeLessThan(1e-3);
   });
 

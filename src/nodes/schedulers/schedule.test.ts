@@ -9,6 +9,7 @@ import {
   alphasCumprodFor,
   betasFor,
   cumprodF32,
+  dynamicThreshold,
   fmaf,
   npArange,
   qSample,
@@ -117,5 +118,32 @@ describe('qSample (the forward process)', () => {
     expect(() => qSample(ac, x0, x0, 1000)).toThrow(/not an integer in 0..999/);
     expect(() => qSample(ac, x0, bad, 3)).toThrow(/noise has shape \[1,2,2,2\]/);
     tf.dispose([x0, bad]);
+  });
+});
+
+describe('dynamic thresholding', () => {
+  it('clips each image to ±s and divides by s, s its ratio-quantile of |x| (linear interpolation) clamped to [1, max]', async () => {
+    const x = tf.mul(tf.randomNormal([3, 5, 5, 2], 0, 1, 'float32', 9), tf.tensor([0.5, 2, 4], [3, 1, 1, 1]));
+    const data = await x.data();
+    const got = await dynamicThreshold(x, 0.9, 3).data();
+    const per = data.length / 3;
+    for (let b = 0; b < 3; b++) {
+      const item = Array.from(data.slice(b * per, (b + 1) * per));
+      const sorted = item.map(Math.abs).sort((p, q) => p - q);
+      const pos = 0.9 * (per - 1);
+      const lo = Math.floor(pos);
+      const q = sorted[lo] + (sorted[lo + 1] - sorted[lo]) * (pos - lo);
+      const s = Math.min(Math.max(q, 1), 3);
+      if (b === 0) expect(s).toBe(1); // small values: plain clipping to [-1, 1]
+      if (b === 2) expect(s).toBe(3); // large values: capped at max
+      for (let i = 0; i < per; i++) expect(got[b * per + i]).toBeCloseTo(Math.min(Math.max(item[i], -s), s) / s, 5);
+    }
+    x.dispose();
+  });
+
+  it('a max below 1 wins over the floor of 1, as torch.clamp(min=1, max) does', async () => {
+    const x = tf.tensor([0.2, -0.8, 3, -3], [1, 2, 2, 1]);
+    expect(Array.from(await dynamicThreshold(x, 0.5, 0.5).data())).toEqual([Math.fround(0.4), -1, 1, -1]);
+    x.dispose();
   });
 });

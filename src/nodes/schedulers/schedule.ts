@@ -39,6 +39,14 @@ export interface SchedulerConfig {
   /** DDPM, DDIM: clamp the predicted x0 to ±clip_sample_range. */
   clip_sample: boolean;
   clip_sample_range: number;
+  /**
+   * DDPM, DDIM, DPM++: dynamic thresholding of x̂0 (Saharia et al. 2022, "Imagen", §2.3): per image,
+   * s = the dynamic_thresholding_ratio quantile of |x̂0|, clamped to [1, sample_max_value]; x̂0 is
+   * clipped to ±s and divided by s. Replaces clip_sample when on. For pixel-space models.
+   */
+  thresholding: boolean;
+  dynamic_thresholding_ratio: number;
+  sample_max_value: number;
   /** DDIM: the ᾱ used after the last step, 1 (true) or ᾱ_0 (false). */
   set_alpha_to_one: boolean;
   /** DDIM: η, 0 = deterministic DDIM, 1 = DDPM-like ancestral noise. step() may override it. */
@@ -58,6 +66,8 @@ export interface SchedulerConfig {
   lower_order_final: boolean;
   /** DPM++: always end with a first-order (Euler) step. */
   euler_at_final: boolean;
+  /** DPM++: steps uniform in log σ (Lu et al. 2022's "logSNR" spacing) instead of in t. */
+  use_lu_lambdas: boolean;
 }
 
 const COMMON = {
@@ -69,6 +79,9 @@ const COMMON = {
   steps_offset: 0,
   clip_sample: false,
   clip_sample_range: 1,
+  thresholding: false,
+  dynamic_thresholding_ratio: 0.995,
+  sample_max_value: 1,
   set_alpha_to_one: true,
   eta: 0,
   variance_type: 'fixed_small',
@@ -80,6 +93,7 @@ const COMMON = {
   final_sigmas_type: 'zero',
   lower_order_final: true,
   euler_at_final: false,
+  use_lu_lambdas: false,
 } as const;
 
 /** diffusers' constructor defaults, per scheduler class (they differ in spacing and clipping). */
@@ -309,9 +323,39 @@ export function stepNoise(shape: number[], opts: { noise?: tf.Tensor; generator?
   return (opts.generator ?? fallback).normal(shape);
 }
 
-/** Clamps the predicted x0 to ±range when clip is on (DDPM, DDIM). */
+/** Dynamic thresholding when on, else clamping to ±clip_sample_range when clip_sample is on (DDPM, DDIM). */
 export const clipX0 = (x0: tf.Tensor, c: SchedulerConfig): tf.Tensor =>
-  c.clip_sample ? tf.clipByValue(x0, -c.clip_sample_range, c.clip_sample_range) : x0;
+  c.thresholding
+    ? dynamicThreshold(x0, c.dynamic_thresholding_ratio, c.sample_max_value)
+    : c.clip_sample
+      ? tf.clipByValue(x0, -c.clip_sample_range, c.clip_sample_range)
+      : x0;
+
+/**
+ * Dynamic thresholding (Saharia et al. 2022, §2.3), as diffusers' _threshold_sample:
+ *   1. per batch item, s = quantile(|x|, ratio) over all its values (linear interpolation, as torch.quantile)
+ *   2. s = min(max(s, 1), maxValue)       (torch.clamp's order: maxValue < 1 gives s = maxValue)
+ *   3. x = clip(x, −s, s) / s
+ * The quantile comes from tf.topk, so it stays on the device.
+ */
+export function dynamicThreshold(x: tf.Tensor, ratio: number, maxValue: number): tf.Tensor {
+  return tf.tidy(() => {
+    const n = x.shape[0];
+    const flat = tf.abs(tf.reshape(x, [n, -1]));
+    const count = flat.shape[1]!;
+    const rank = f32(f32(ratio) * (count - 1));
+    const below = Math.floor(rank);
+    const above = Math.min(below + 1, count - 1);
+    // Descending order: ascending position i is column count − 1 − i of the top (count − below).
+    const top = tf.topk(flat, count - below).values;
+    const lo = tf.slice(top, [0, count - 1 - below], [n, 1]);
+    const hi = tf.slice(top, [0, count - 1 - above], [n, 1]);
+    let s = tf.add(lo, tf.mul(tf.sub(hi, lo), f32(rank - below)));
+    s = tf.minimum(tf.maximum(s, 1), maxValue);
+    s = tf.reshape(s, [n, ...x.shape.slice(1).map(() => 1)]);
+    return tf.div(tf.minimum(tf.maximum(x, tf.neg(s)), s), s);
+  });
+}
 
 /** One coefficient per batch item, broadcast over the other dims of `like`: shape [N, 1, 1, …]. */
 export function perItem(values: readonly number[], like: tf.Tensor): tf.Tensor {
