@@ -119,6 +119,7 @@ export const AddNoise = defineNode({
   },
   run: ({ inputs, params }) => {
     const spec = inputs.scheduler as SchedulerSpec;
+    if (typeof spec?.addNoise !== 'function') throw new Error('the scheduler input has no forward process (connect a Scheduler node)');
     const t = (inputs.t as tf.Tensor | undefined) ?? params.timestep;
     if (typeof t === 'number' && t >= spec.config.num_train_timesteps) {
       throw new Error(`timestep ${t} is outside the scheduler's 0..${spec.config.num_train_timesteps - 1} (num_train_timesteps ${spec.config.num_train_timesteps})`);

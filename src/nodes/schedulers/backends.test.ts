@@ -34,6 +34,7 @@ const LOOPS: Record<string, Loop> = {
   'euler karras': { type: 'euler', config: { num_train_timesteps: 1100, use_karras_sigmas: true } },
   'dpm++ 2m': { type: 'dpmpp_2m', config: { lower_order_final: false, final_sigmas_type: 'sigma_min' } },
   'dpm++ 2m v_prediction from timesteps[5]': { type: 'dpmpp_2m', config: { prediction_type: 'v_prediction' }, start: 5 },
+  'dpm++ 2m with dynamic thresholding': { type: 'dpmpp_2m', config: { thresholding: true, dynamic_thresholding_ratio: 0.87, sample_max_value: 1.5 } },
 };
 
 /** A diffusers-style loop (the model sees scaleModelInput's output, step gets the unscaled sample). */
@@ -79,10 +80,11 @@ beforeAll(async () => {
         ['x0', 'NoiseSource', { shape: [2, 8, 8, 4], seed: 1 }],
         ['eps', 'NoiseSource', { shape: [2, 8, 8, 4], seed: 2 }],
         ['sched', 'Scheduler', { type: 'dpmpp_2m', beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012 }],
-        ['add', 'AddNoise', { timestep: 700 }],
+        ['t', 'Constant', { shape: [2], value: 700 }],
+        ['add', 'AddNoise', { timestep: 0 }],
         ['out', 'TensorOutput'],
       ],
-      ['x0.out -> add.x0', 'eps.out -> add.noise', 'sched.scheduler -> add.scheduler', 'add.out -> out.x'],
+      ['x0.out -> add.x0', 'eps.out -> add.noise', 'sched.scheduler -> add.scheduler', 't.out -> add.t', 'add.out -> out.x'],
     );
     graphResults[backend] = (await rt.run(doc)).outputs.out.value as TensorData;
     rt.dispose();
