@@ -9,9 +9,10 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CliError, EXIT, issueJson, printJson, type Command } from './common.ts';
 import { run } from './run.ts';
+import { train } from './train.ts';
 import { validate } from './validate.ts';
 
-export const commands: Record<string, Command> = { validate, run };
+export const commands: Record<string, Command> = { validate, run, train };
 
 export function usage(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length));
@@ -24,7 +25,8 @@ ${list.join('\n')}
 Run 'weft <command> --help' for a command's options.
 Examples:
   weft validate graphs/noise-blend.json
-  weft run graphs/noise-blend.json --out out/ --set noiseA.seed=5`;
+  weft run graphs/noise-blend.json --out out/ --set noiseA.seed=5
+  weft train graph.json --steps 500 --save ckpt/`;
 }
 
 function version(): string {
