@@ -176,9 +176,9 @@ export const Sampler = defineNode({
     if (context && negative && context.shape[1] !== negative.shape[1]) {
       throw new Error(`the negative has ${negative.shape[1]} tokens, the context ${context.shape[1]}`);
     }
-    const uncond = !(c.contextDim ?? 0); // infer rejects a context on such a U-Net; guidance is a no-op
+    const noCrossAttention = !(c.contextDim ?? 0); // infer rejects a context on such a U-Net; guidance would be a no-op
     const predict: Predict = (x, t, ctx) => unetForward(unet, x, t, ctx);
-    const out = await sample(predict, inputs.scheduler as SchedulerFactory, latent, uncond ? null : context, uncond ? null : negative, {
+    const out = await sample(predict, inputs.scheduler as SchedulerFactory, latent, noCrossAttention ? null : context, noCrossAttention ? null : negative, {
       ...params,
       onStep: (done, total, t) => progress(done, total, { step: done, timestep: t }),
       throwIfAborted,
