@@ -9,6 +9,7 @@
  *  4. write the files and report them
  */
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import {
   compile,
   createRegistry,
@@ -106,7 +107,8 @@ async function runCommand({ values, positionals, out, err }: CommandContext): Pr
   process.on('SIGINT', onSigint);
   try {
     const onEvent = json ? undefined : nodeLines(out);
-    const result = await rt.run(doc, { signal: abort.signal, onEvent, ...(outputs ? { outputs } : {}) });
+    // weights paths in a graph are relative to the graph's folder, wherever weft runs from
+    const result = await rt.run(doc, { signal: abort.signal, onEvent, baseDir: path.dirname(path.resolve(file)), ...(outputs ? { outputs } : {}) });
 
     // 4. files
     const written = writeOutputs(result, plan, outDir);

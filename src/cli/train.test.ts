@@ -142,7 +142,8 @@ beforeAll(async () => {
     return weft(['train', G, '--resume', tmp('part'), '--steps', String(stopped - 3), '--save', tmp('resumed'), '--json']);
   });
   // From inside DIR: `weft run` resolves weights files against the working folder, not yet the graph's.
-  const trained = resumed.then(() => weft(['run', 'graph.json', '--outputs', 'score', '--json'], { cwd: tmp('resumed') }));
+  // from the repository root: the weights paths resolve against the saved graph's folder
+  const trained = resumed.then(() => weft(['run', path.join(tmp('resumed'), 'graph.json'), '--outputs', 'score', '--json']));
   const others = Promise.all([
     weft(['run', G, '--outputs', 'score', '--json']),
     weft(['train', path.join(ROOT, 'graphs/noise-blend.json'), '--json']),
