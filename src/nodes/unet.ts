@@ -243,7 +243,7 @@ export const UNetPredict = defineNode({
   inputs: {
     model: model('unet', { doc: 'a U-Net' }),
     sample: tensor(['N', null, null, null], { doc: 'the noisy sample x_t [N, H, W, C]' }),
-    timestep: tensor(undefined, { optional: true, doc: 'timesteps [N] or one for all ([] or [1]); open: the t param' }),
+    timestep: tensor(undefined, { dtype: 'any', optional: true, doc: 'timesteps [N] or one for all ([] or [1]), float or int; open: the t param' }),
     context: tensor([null, null, null], { optional: true, doc: 'text embeddings [N or 1, L, contextDim]' }),
   },
   outputs: { out: tensor(['N', null, null, null], { doc: 'the prediction [N, H, W, outChannels]' }) },
