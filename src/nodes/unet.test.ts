@@ -114,8 +114,8 @@ describe('U-Net values', () => {
     expect(await maxDiff(late, unetForward(m, x.slice([1], [1]), tf.tensor1d([900]), ctx))).toBeLessThan(1e-5);
   });
 
-  it('a timestep may be a number, a scalar, [1] or [N]', async () => {
-    for (const t of [250, tf.scalar(250), tf.tensor1d([250]), tf.tensor1d([250, 250])]) {
+  it('a timestep may be a number, a scalar, [1] or [N], float or int', async () => {
+    for (const t of [250, tf.scalar(250), tf.tensor1d([250]), tf.tensor1d([250, 250]), tf.tensor1d([250, 250], 'int32')]) {
       expect(Array.from(await batchTimesteps(t, 2).data())).toEqual([250, 250]);
     }
     expect(() => batchTimesteps(tf.tensor1d([1, 2, 3]), 2)).toThrow('3 values for a batch of 2');
