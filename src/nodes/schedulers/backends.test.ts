@@ -3,7 +3,7 @@
  * diffusers' deterministic loops for all four schedulers, run through the API on each backend,
  * element by element against cpu to 1e-4 (relative to the sample's scale for Euler's σ-sized
  * values), the DDIM anchor's golden numbers on every backend, and a Scheduler -> AddNoise graph
- * through createRuntime. tfjs's backend is process-wide, so backends run one after another and
+ * with per-item timesteps from a tensor (looked up on the device) through createRuntime. tfjs's backend is process-wide, so backends run one after another and
  * results are kept as plain arrays.
  */
 import { existsSync } from 'node:fs';
