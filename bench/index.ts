@@ -10,11 +10,13 @@ import { BenchCheckError, numTensors, type BenchContext, type Row, type Section 
 import { cachedRerun } from './sections/cached-rerun.ts';
 import { compileSpeed } from './sections/compile.ts';
 import { overhead } from './sections/overhead.ts';
+import { samplerSpeed } from './sections/sampler.ts';
 
 const SECTIONS: Section[] = [
   { name: 'overhead', run: overhead },
   { name: 'cached rerun', run: cachedRerun },
   { name: 'compile', run: compileSpeed },
+  { name: 'sampler', run: samplerSpeed },
 ];
 
 function printTable(rows: Row[]): void {
