@@ -71,12 +71,23 @@ const NEVER = new AbortController().signal;
  * on its inputs, a nonce for volatile nodes. Never the node id or position.
  */
 export function recipeKey(n: PlanNode, inputKeys: Map<string, string>, backend: string, extra: string[] = []): string {
-  const inputs = Object.fromEntries(
-    Object.entries(n.inputs).map(([port, srcs]) => [port, srcs.map((s) => `${inputKeys.get(s.node)}:${s.port}`)]),
-  );
+  let inputs = '';
+  for (const [port, srcs] of Object.entries(n.inputs)) {
+    inputs += `${JSON.stringify(port)}:`;
+    for (const s of srcs) inputs += `${inputKeys.get(s.node)}:${JSON.stringify(s.port)},`;
+    inputs += ';';
+  }
   const volatile = typeof n.kind.volatile === 'function' ? n.kind.volatile(n.params) : !!n.kind.volatile;
   if (volatile) extra = [...extra, `volatile:${++nonce}:${Math.random()}`];
-  return hashString(canonicalJson([n.kind.type, n.kind.version, n.params, inputs, backend, extra]));
+  return hashString(`${staticRecipe(n)}|${inputs}|${backend}|${extra.join('|')}`);
+}
+
+/** The part of a node's recipe fixed at compile time (kind, version, canonical params), hashed once per plan. */
+const staticRecipes = new WeakMap<PlanNode, string>();
+function staticRecipe(n: PlanNode): string {
+  let r = staticRecipes.get(n);
+  if (r === undefined) staticRecipes.set(n, (r = hashString(canonicalJson([n.kind.type, n.kind.version, n.params]))));
+  return r;
 }
 
 export function neededNodes(plan: Plan, outputs: string[]): string[] {
@@ -135,7 +146,7 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<RunResu
       if (opts.signal) await yieldToEventLoop();
       throwIfAborted(opts.signal, id);
       const node = plan.byId.get(id)!;
-      const key = await nodeKey(node, keys, live, opts.backend, readFile);
+      const key = node.kind.fingerprint ? await nodeKey(node, keys, live, opts.backend, readFile) : resourceAwareKey(node, keys, live, opts.backend, []);
       keys.set(id, key);
       emit({ type: 'node-started', nodeId: id });
       const started = performance.now();
@@ -205,6 +216,11 @@ async function nodeKey(
       throw new GraphError([{ code: 'node-failed', nodeId: node.id, message: `${node.kind.type}: ${(err as Error).message}` }]);
     }
   }
+  return resourceAwareKey(node, keys, live, backend, extra);
+}
+
+/** recipeKey plus the versions of trained models on the node's inputs. */
+function resourceAwareKey(node: PlanNode, keys: Map<string, string>, live: Map<string, { values: Values }>, backend: string, extra: string[]): string {
   for (const srcs of Object.values(node.inputs)) {
     for (const s of srcs) {
       const v = live.get(s.node)?.values[s.port];
