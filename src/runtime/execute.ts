@@ -14,7 +14,7 @@ import { GraphError, type GraphIssue } from '../graph/index.ts';
 import type { TensorCache } from './cache.ts';
 import type { Plan, PlanNode } from './compile.ts';
 import type { ProgressInfo } from './define.ts';
-import { canonicalJson, hashString } from './hash.ts';
+import { hashString } from './hash.ts';
 import { formatShape } from './ports.ts';
 import { disposeValues, isResource, isTensor, materialize, tensorsOf, valueBytes, type OutputValue, type Value, type Values } from './values.ts';
 
@@ -82,13 +82,12 @@ export function recipeKey(n: PlanNode, inputKeys: Map<string, string>, backend: 
   return hashString(`${staticRecipe(n)}|${inputs}|${backend}|${extra.join('|')}`);
 }
 
-/** The part of a node's recipe fixed at compile time (kind, version, canonical params), hashed once per plan. */
-const staticRecipes = new WeakMap<PlanNode, string>();
-function staticRecipe(n: PlanNode): string {
-  let r = staticRecipes.get(n);
-  if (r === undefined) staticRecipes.set(n, (r = hashString(canonicalJson([n.kind.type, n.kind.version, n.params]))));
-  return r;
-}
+/**
+ * The part of a node's recipe fixed at compile time. Params come out of compile keyed in the kind's
+ * declared order with JSON values, so plain JSON.stringify is already canonical for them (an
+ * object-valued param in another key order could only cost a cache miss, never a wrong hit).
+ */
+const staticRecipe = (n: PlanNode): string => `${n.kind.type}@${n.kind.version}${JSON.stringify(n.params)}`;
 
 export function neededNodes(plan: Plan, outputs: string[]): string[] {
   const needed = new Set<string>();
