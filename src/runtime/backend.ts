@@ -4,6 +4,7 @@
  * says so. Each choice comes with the reason, for the run panel and the CLI.
  */
 import * as tf from '@tensorflow/tfjs';
+import { registerKernels } from './kernels/index.ts';
 
 export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 export type BackendRequest = BackendName | 'auto';
@@ -59,6 +60,9 @@ async function activate(name: BackendName, platform: Platform): Promise<void> {
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`tfjs could not initialise the ${name} backend`);
   await tf.ready();
+  // Gradient kernels tfjs 4.22 lacks or gets wrong on this backend (kernels/index.ts); after
+  // setBackend, so the backend's own kernels are in place first. Idempotent.
+  registerKernels(name);
 }
 
 export async function selectBackend(request: BackendRequest, platform: Platform): Promise<BackendInfo> {
