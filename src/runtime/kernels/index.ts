@@ -14,6 +14,9 @@
  * | cpu | ResizeNearestNeighborGrad | wrong: batch > 1; and halfPixelCenters ignored |
  * | wasm, webgpu | ResizeNearestNeighborGrad | wrong: halfPixelCenters ignored |
  *
+ * And gradients no backend has (gradients.ts, backend-independent): zero for comparisons and logic
+ * (so tf.where on a condition from a differentiated tensor trains), StridedSlice, GatherNd.
+ *
  * Call `registerKernels` after `tf.setBackend(name)` has succeeded: the
  * backend's own kernels are registered by then, so replacing a wrong one cannot collide with it
  * registering later. Idempotent: a kernel already ours is left alone, a kernel tfjs provides
@@ -23,6 +26,7 @@ import * as tf from '@tensorflow/tfjs';
 import { WEFT_KERNEL, type WeftKernel } from './composite.ts';
 import { convKernels } from './conv.ts';
 import { einsumKernels } from './einsum.ts';
+import { isWeftGradient, registerGradients, WEFT_GRADIENTS } from './gradients.ts';
 import { poolKernels } from './pool.ts';
 import { resizeKernels } from './resize.ts';
 import { segmentKernels } from './segment.ts';
@@ -38,8 +42,9 @@ const replaced: Map<string, tf.KernelConfig> = ((globalThis as Record<symbol, un
 /** The backend's own kernel that ours replaced (for tests that compare the two), if any. */
 export const replacedKernel = (kernelName: string, backendName: string): tf.KernelConfig | undefined => replaced.get(`${backendName}/${kernelName}`);
 
-/** Registers Weft's kernels for `backendName`; returns the names registered by this call. */
+/** Registers Weft's kernels for `backendName` (and the gradients, once); returns the kernels registered by this call. */
 export function registerKernels(backendName: string): string[] {
+  registerGradients();
   const added: string[] = [];
   for (const k of WEFT_KERNELS) {
     if (k.backendName !== backendName) continue;
@@ -59,3 +64,6 @@ export function registerKernels(backendName: string): string[] {
 /** The kernels of ours in force for `backendName` now. */
 export const registeredKernels = (backendName: string): string[] =>
   WEFT_KERNELS.filter((k) => k.backendName === backendName && isOurs(tf.getKernel(k.kernelName, backendName))).map((k) => k.kernelName);
+
+/** The gradients of ours in force now. */
+export const registeredGradients = (): string[] => WEFT_GRADIENTS.map((g) => g.kernelName).filter(isWeftGradient);
