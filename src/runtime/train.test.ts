@@ -196,6 +196,28 @@ describe('training', () => {
     full.history.map((h) => h.losses.opt).forEach((l, i) => expect(resumed[i]).toBeCloseTo(l, 5));
   });
 
+  it('an error inside a step names the node that threw, and leaks nothing', async () => {
+    const Throws = defineNode({
+      type: 'TThrows',
+      category: 'math',
+      doc: 'fails at step 2',
+      inputs: { x: tensor() },
+      outputs: { out: tensor() },
+      params: {},
+      run: ({ inputs, step }) => {
+        if (step === 2) throw new Error('bad batch');
+        return { out: tf.mul(inputs.x, 1) };
+      },
+    });
+    const local = await createRuntime({ backend: 'cpu', registry: createRegistry().register(Linear, Predict, Target, SquaredError, Throws) });
+    const before = tf.memory().numTensors;
+    await expect(local.train(regression({}, 'TThrows'), { steps: 5 })).rejects.toMatchObject({
+      errors: [expect.objectContaining({ code: 'node-failed', nodeId: 'mid', message: expect.stringContaining('bad batch') })],
+    });
+    local.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('graphs that cannot train are refused with the node named', async () => {
     await expect(rt.train(regression({}, 'TAsyncScale'), { steps: 1 })).rejects.toMatchObject({
       errors: [expect.objectContaining({ code: 'not-trainable', nodeId: 'mid', message: expect.stringContaining('asynchronously') })],

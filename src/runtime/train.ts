@@ -204,6 +204,7 @@ async function stepOptimizer(
     tf.engine().endScope([value, ...Object.values(grads)]);
   } catch (err) {
     tf.engine().endScope();
+    freeAbandonedTape();
     if (err instanceof GraphError) throw err;
     const msg = (err as Error).message ?? String(err);
     const op = /gradient function not found for (\w+)/i.exec(msg)?.[1];
@@ -241,7 +242,9 @@ function forwardLoss(o: OptimizerPlan, step: number, statics: Map<string, Values
       const vals = (n.inputs[port] ?? []).map((s) => read(s.node, s.port));
       inputs[port] = spec.multi ? vals : vals[0];
     }
-    const out = n.kind.run({
+    let out: Values | Promise<Values>;
+    try {
+      out = n.kind.run({
       nodeId: n.id,
       params: n.params,
       inputs,
@@ -251,7 +254,11 @@ function forwardLoss(o: OptimizerPlan, step: number, statics: Map<string, Values
       throwIfAborted: () => {},
       readFile: () => Promise.reject(new Error('files cannot be read inside a training step')),
       step,
-    });
+      });
+    } catch (err) {
+      if (err instanceof GraphError) throw err;
+      return fail('node-failed', n.id, `${n.kind.type} failed in training step ${step}: ${(err as Error)?.message ?? String(err)}`);
+    }
     if (out instanceof Promise) {
       out.catch(() => {});
       fail('not-trainable', n.id, `${n.kind.type} runs asynchronously, so it cannot run inside a training step`);
@@ -261,6 +268,17 @@ function forwardLoss(o: OptimizerPlan, step: number, statics: Map<string, Values
   const loss = read(o.loss.node, o.loss.port);
   if (!isTensor(loss) || loss.size !== 1) return fail('not-trainable', o.loss.node, `the loss must be a scalar tensor, got ${isTensor(loss) ? `shape [${loss.shape}]` : typeof loss}`);
   return loss.reshape([]) as tf.Scalar;
+}
+
+/**
+ * When a gradient computation fails, tfjs keeps the tape and every tensor the forward pass saved
+ * for backprop (it frees them only after a successful backward pass): free them here.
+ */
+function freeAbandonedTape(): void {
+  const state = (tf.engine() as unknown as { state: { gradientDepth: number; activeTape: Array<{ saved?: tf.Tensor[] }> | null } }).state;
+  if (state.gradientDepth !== 0 || !state.activeTape) return;
+  for (const node of state.activeTape) for (const t of node.saved ?? []) if (!t.isDisposed) t.dispose();
+  state.activeTape = null;
 }
 
 /** g ← g · min(1, c / ‖g‖₂) over all gradients together (on device: no read back). */

@@ -186,10 +186,9 @@ describe('an op with no gradient on any backend', () => {
     rt.dispose();
   });
 
-  // Known gap in train.ts: tfjs frees the tensors its tape saved for the backward pass only when
-  // the gradients succeed, so a failed step leaves every tensor the forward pass saved. train.ts's
-  // catch should free tf.engine().state.activeTape's `saved` tensors; then this passes: drop `.fails`.
-  it.fails('leaves no tensor behind', async () => {
+  // tfjs frees the tensors its tape saved for the backward pass only when the gradients succeed;
+  // train.ts frees them when a step fails.
+  it('leaves no tensor behind', async () => {
     const rt = await createRuntime({ backend: 'wasm', registry: createRegistry().register(EinsumSquare) });
     const before = tf.memory().numTensors;
     await rt.train(noGradient, { steps: 2 }).catch(() => {});
