@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
-import { formatIssue, type GraphIssue } from '../index.ts';
+import { formatIssue, type BackendRequest, type GraphError, type GraphIssue } from '../index.ts';
 
 export const EXIT = {
   ok: 0,
@@ -101,4 +101,19 @@ export function toJson(value: unknown, indent = ''): string {
 
 export function printJson(value: unknown): void {
   process.stdout.write(toJson(value) + '\n');
+}
+
+export const BACKENDS = ['auto', 'wasm', 'cpu', 'webgpu'] as const;
+
+/** --backend's value, checked. */
+export function checkBackend(name: string): BackendRequest {
+  if ((BACKENDS as readonly string[]).includes(name)) return name as BackendRequest;
+  throw new CliError(`--backend "${name}" is not a backend; choose ${quoteList(BACKENDS)}`);
+}
+
+/** Print a graph's issues (one line each, or JSON) and give the exit status for a broken graph. */
+export function graphFailure(errors: GraphError['errors'], json: boolean, err: (line: string) => void): number {
+  if (json) printJson({ ok: false, errors: errors.map(issueJson) });
+  else for (const e of errors) err(issueLine(e));
+  return EXIT.failed;
 }

@@ -18,17 +18,15 @@ import {
   parseGraph,
   Registry,
   type AnyNodeKind,
-  type BackendRequest,
   type Plan,
   type RunEvent,
   type Runtime,
 } from '../index.ts';
 import { WEBGPU_HINT } from '../runtime/platform-node.ts';
-import { CliError, EXIT, issueJson, issueLine, printJson, quoteList, readGraphFile, type Command, type CommandContext } from './common.ts';
+import { checkBackend, CliError, EXIT, graphFailure, printJson, quoteList, readGraphFile, type Command, type CommandContext } from './common.ts';
 import { applySets } from './set.ts';
 import { writeOutputs, type ImageSummary, type NodeOutputs, type TensorSummary } from './write.ts';
 
-const BACKENDS = ['auto', 'wasm', 'cpu', 'webgpu'] as const;
 
 export const run: Command = {
   summary: 'run a graph and write its outputs (images as PNG, numbers as JSON)',
@@ -136,16 +134,7 @@ async function runCommand({ values, positionals, out, err }: CommandContext): Pr
   }
 }
 
-function graphFailure(errors: GraphError['errors'], json: boolean, err: (line: string) => void): number {
-  if (json) printJson({ ok: false, errors: errors.map(issueJson) });
-  else for (const e of errors) err(issueLine(e));
-  return EXIT.failed;
-}
 
-function checkBackend(name: string): BackendRequest {
-  if ((BACKENDS as readonly string[]).includes(name)) return name as BackendRequest;
-  throw new CliError(`--backend "${name}" is not a backend; choose ${quoteList(BACKENDS)}`);
-}
 
 function checkCacheMb(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;

@@ -22,7 +22,6 @@ import {
   serializeGraph,
   serializeSafetensors,
   setParam,
-  type BackendRequest,
   type GraphDoc,
   type Plan,
   type RunEvent,
@@ -31,11 +30,10 @@ import {
   type TrainStep,
 } from '../index.ts';
 import { WEBGPU_HINT } from '../runtime/platform-node.ts';
-import { CliError, EXIT, issueJson, issueLine, printJson, quoteList, readGraphFile, toJson, type Command, type CommandContext } from './common.ts';
+import { checkBackend, CliError, EXIT, graphFailure, printJson, quoteList, readGraphFile, toJson, type Command, type CommandContext } from './common.ts';
 import { applySets } from './set.ts';
 import { fileStem } from './write.ts';
 
-const BACKENDS = ['auto', 'wasm', 'cpu', 'webgpu'] as const;
 const CHECKPOINT = 'checkpoint.json';
 /** Trained models live only in the runtime's cache until saved: a budget they never strain. */
 const CACHE_BYTES = 2 ** 30;
@@ -236,10 +234,6 @@ async function trainCommand({ values, positionals, out, err }: CommandContext): 
 
 // ---- the command line ---------------------------------------------------------------------------
 
-function checkBackend(name: string): BackendRequest {
-  if ((BACKENDS as readonly string[]).includes(name)) return name as BackendRequest;
-  throw new CliError(`--backend "${name}" is not a backend; choose ${quoteList(BACKENDS)}`);
-}
 
 function positiveInt(raw: string | undefined, flag: string): number | undefined {
   if (raw === undefined) return undefined;
@@ -264,11 +258,6 @@ function pickTrainer(plan: Plan, wanted: string | undefined, fromCheckpoint: str
   throw new CliError(message, EXIT.usage, [{ code: 'ambiguous-trainer', message, detail: { choices: trainers } }]);
 }
 
-function graphFailure(errors: GraphError['errors'], json: boolean, err: (line: string) => void): number {
-  if (json) printJson({ ok: false, errors: errors.map(issueJson) });
-  else for (const e of errors) err(issueLine(e));
-  return EXIT.failed;
-}
 
 function makeDir(dir: string): void {
   try {
