@@ -63,7 +63,8 @@ export interface RunResult {
 }
 
 let nonce = 0;
-const NEVER = new AbortController().signal;
+/** The signal of a run that cannot be cancelled: one shared object, not one per node. */
+export const NEVER = new AbortController().signal;
 
 /**
  * A node's cache key: H(kind, kind version, canonical params, its inputs' keys, backend, extra).
@@ -119,7 +120,7 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<RunResu
   const holdIds = new Set(opts.hold ?? []);
   const order = neededNodes(plan, [...requested, ...holdIds]);
   const keys = new Map<string, string>();
-  const readFile = (file: string) => (opts.readFile ? opts.readFile(file) : Promise.reject(new Error(`no file access in this runtime (reading "${file}")`)));
+  const readFile = opts.readFile ?? noFiles;
   const wanted = new Set(requested);
 
   // How many consumers in this run still need each node's values.
@@ -293,8 +294,11 @@ async function materializeAll(values: Values): Promise<Record<string, OutputValu
   return out;
 }
 
+/** For runtimes given no file access. */
+export const noFiles = (file: string): Promise<Uint8Array> => Promise.reject(new Error(`no file access in this runtime (reading "${file}")`));
+
 /** A macrotask turn: setImmediate in Node, a MessageChannel hop in browsers (no 4 ms clamp). */
-function yieldToEventLoop(): Promise<void> {
+export function yieldToEventLoop(): Promise<void> {
   if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
   return new Promise((resolve) => {
     const ch = new MessageChannel();

@@ -18,7 +18,7 @@ import { GraphError, type GraphIssue } from '../graph/index.ts';
 import type { TensorCache } from './cache.ts';
 import type { Plan, PlanNode } from './compile.ts';
 import type { TrainingRole } from './define.ts';
-import { execute, type RunEvent } from './execute.ts';
+import { execute, NEVER, noFiles, yieldToEventLoop, type RunEvent } from './execute.ts';
 import { canonicalJson } from './hash.ts';
 import type { NamedTensor } from './safetensors.ts';
 import { isResource, isTensor, type Value, type Values } from './values.ts';
@@ -66,8 +66,6 @@ interface OptimizerPlan {
   /** Dynamic nodes the loss needs, in topological order. */
   forward: PlanNode[];
 }
-
-const noFiles = (file: string) => Promise.reject(new Error(`no file access in this runtime (reading "${file}")`));
 
 /** Optimizer state (Adam moments) lives as long as the runtime, so training resumes smoothly. */
 export type OptimizerStore = Map<string, tf.Optimizer>;
@@ -159,7 +157,7 @@ export async function train(
     );
     const start = opts.startStep ?? 0;
     for (let i = 0; i < opts.steps; i++) {
-      await new Promise<void>((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+      await yieldToEventLoop(); // let Stop / Ctrl-C in between steps
       if (opts.signal?.aborted) fail('cancelled', trainer.id, `training was cancelled after ${i} steps`);
       const step = start + i;
       const record: TrainStep = { step, losses: {}, skipped: [] };
@@ -249,7 +247,7 @@ function forwardLoss(o: OptimizerPlan, step: number, statics: Map<string, Values
       params: n.params,
       inputs,
       backend: tf.getBackend(),
-      signal: new AbortController().signal,
+      signal: NEVER,
       progress: () => {},
       throwIfAborted: () => {},
       readFile: () => Promise.reject(new Error('files cannot be read inside a training step')),
