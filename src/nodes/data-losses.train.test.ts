@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '../index.ts';
 import { graph } from '../runtime/testing.ts';
+import { moonsFlowGraph } from './flow/testing.ts';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -17,31 +18,7 @@ afterAll(() => rt.dispose());
 
 describe('training on Dataset batches', () => {
   it('a RealNVP flow on moons: FlowNLL falls, and every step sees another batch', async () => {
-    const doc = graph(
-      [
-        ['act', 'ActNorm', { channels: 2 }],
-        ['c1', 'AffineCoupling', { parity: 0, hidden: 32, seed: 1 }],
-        ['mix', 'Invertible1x1Conv', { seed: 2 }],
-        ['c2', 'AffineCoupling', { parity: 1, hidden: 32, seed: 3 }],
-        ['data', 'Dataset', { name: 'moons', batchSize: 256, seed: 1 }],
-        ['fwd', 'FlowForward'],
-        ['nll', 'FlowNLL'],
-        ['opt', 'Optimizer', { learningRate: 0.01 }],
-        ['trainer', 'Trainer'],
-      ],
-      [
-        'act.flow -> c1.flow',
-        'c1.flow -> mix.flow',
-        'mix.flow -> c2.flow',
-        'c2.flow -> fwd.flow',
-        'data.batch -> fwd.x',
-        'fwd.z -> nll.z',
-        'fwd.logdet -> nll.logdet',
-        'nll.loss -> opt.loss',
-        'c2.flow -> opt.models',
-        'opt.optimizer -> trainer.optimizers',
-      ],
-    );
+    const doc = moonsFlowGraph();
     const before = tf.memory().numTensors;
     const res = await rt.train(doc, { steps: 80 });
     const losses = res.history.map((h) => h.losses.opt);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compile, createRegistry, createRuntime, execute, loadGraph, serializeSafetensors, TensorCache, type Plan, type Runtime, type TensorData } from '../../index.ts';
 import { graph } from '../../runtime/testing.ts';
 import { liveLayerCount, type FlowHandle } from './handle.ts';
-import { maxAbsDiff } from './testing.ts';
+import { maxAbsDiff, moonsFlowGraph } from './testing.ts';
 
 const flow2d = loadGraph(readFileSync(new URL('../../../graphs/flow-2d.json', import.meta.url), 'utf8'));
 const CHAIN = ['actnorm', 'coupling1', 'mix1', 'coupling2', 'mix2', 'coupling3'];
@@ -53,20 +53,7 @@ describe('graphs/flow-2d.json', () => {
 describe('after training', () => {
   it('a run after rt.train uses the trained layers, though every layer node after the first reruns', async () => {
     const rt = await createRuntime({ backend: 'wasm' });
-    const doc = graph(
-      [
-        ['act', 'ActNorm', { channels: 2 }],
-        ['c1', 'AffineCoupling', { parity: 0, hidden: 32, seed: 1 }],
-        ['mix', 'Invertible1x1Conv', { seed: 2 }],
-        ['c2', 'AffineCoupling', { parity: 1, hidden: 32, seed: 3 }],
-        ['data', 'Dataset', { name: 'moons', batchSize: 256, seed: 1 }],
-        ['fwd', 'FlowForward'],
-        ['nll', 'FlowNLL'],
-        ['opt', 'Optimizer', { learningRate: 0.01 }],
-        ['trainer', 'Trainer'],
-      ],
-      ['act.flow -> c1.flow', 'c1.flow -> mix.flow', 'mix.flow -> c2.flow', 'c2.flow -> fwd.flow', 'data.batch -> fwd.x', 'fwd.z -> nll.z', 'fwd.logdet -> nll.logdet', 'nll.loss -> opt.loss', 'c2.flow -> opt.models', 'opt.optimizer -> trainer.optimizers'],
-    );
+    const doc = moonsFlowGraph();
     const { history } = await rt.train(doc, { steps: 40 });
     const after = await rt.run(doc, { outputs: ['nll'] });
     // the layer nodes reran (their input flow's version moved) and found their trained layers again:

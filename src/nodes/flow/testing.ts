@@ -3,7 +3,9 @@
  * takes, minus the cache), and a float64 log|det| of a finite-difference Jacobian.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { GraphDoc } from '../../graph/index.ts';
 import type { AnyNodeKind, ParamSpec, RunContext } from '../../runtime/index.ts';
+import { graph } from '../../runtime/testing.ts';
 import { flowForward, type FlowHandle } from './handle.ts';
 import { logAbsDet, type Matrix } from './linalg.ts';
 
@@ -76,3 +78,21 @@ export const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number =
   for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
   return a.length === b.length ? d : Infinity;
 };
+
+/** A RealNVP/Glow flow (ActNorm, coupling, 1x1, coupling) trained by FlowNLL on moons batches. */
+export function moonsFlowGraph(): GraphDoc {
+  return graph(
+    [
+      ['act', 'ActNorm', { channels: 2 }],
+      ['c1', 'AffineCoupling', { parity: 0, hidden: 32, seed: 1 }],
+      ['mix', 'Invertible1x1Conv', { seed: 2 }],
+      ['c2', 'AffineCoupling', { parity: 1, hidden: 32, seed: 3 }],
+      ['data', 'Dataset', { name: 'moons', batchSize: 256, seed: 1 }],
+      ['fwd', 'FlowForward'],
+      ['nll', 'FlowNLL'],
+      ['opt', 'Optimizer', { learningRate: 0.01 }],
+      ['trainer', 'Trainer'],
+    ],
+    ['act.flow -> c1.flow', 'c1.flow -> mix.flow', 'mix.flow -> c2.flow', 'c2.flow -> fwd.flow', 'data.batch -> fwd.x', 'fwd.z -> nll.z', 'fwd.logdet -> nll.logdet', 'nll.loss -> opt.loss', 'c2.flow -> opt.models', 'opt.optimizer -> trainer.optimizers'],
+  );
+}
