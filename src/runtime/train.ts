@@ -156,6 +156,7 @@ export async function train(
       }),
     );
     const start = opts.startStep ?? 0;
+    if (opts.steps > 0) for (const [k, o] of optimizers.entries()) checkGradients(o, models[k], start, held.values);
     for (let i = 0; i < opts.steps; i++) {
       await yieldToEventLoop(); // let Stop / Ctrl-C in between steps
       if (opts.signal?.aborted) fail('cancelled', trainer.id, `training was cancelled after ${i} steps`);
@@ -230,8 +231,78 @@ async function stepOptimizer(
   return { value: lossValue, skipped };
 }
 
+interface TapeNode {
+  id: number;
+  kernelName: string;
+  inputs: Record<string, tf.Tensor>;
+  outputs: tf.Tensor[];
+  gradient?: unknown;
+  saved?: tf.Tensor[];
+}
+const engineState = () => (tf.engine() as unknown as { state: { gradientDepth: number; activeTape: TapeNode[] | null } }).state;
+/** Which graph node recorded which stretch of the tape: [from, to) indices. */
+type TapeSpans = Array<{ node: PlanNode; from: number; to: number }>;
+const PROBED = Symbol('probed');
+
+/**
+ * Before the first update, each optimizer's loss runs forward once on the gradient tape and stops
+ * there, without the backward pass. An op on a path from the optimizer's models to its loss that
+ * has no gradient (tfjs's gradient registry is global, so none on any backend) is refused now,
+ * naming the node that ran it and the op, instead of failing inside a step after other optimizers
+ * have already changed their models.
+ */
+function checkGradients(o: OptimizerPlan, models: Trainable[], step: number, statics: Map<string, Values>): void {
+  const vars = models.flatMap((m) => m.variables());
+  const spans: TapeSpans = [];
+  let missing: { node: PlanNode; op: string } | undefined;
+  tf.engine().startScope();
+  try {
+    tf.variableGrads(() => {
+      const loss = forwardLoss(o, step, statics, spans);
+      missing = missingGradient(engineState().activeTape ?? [], vars, loss, spans);
+      throw PROBED;
+    }, vars);
+  } catch (err) {
+    if (err !== PROBED) {
+      if (err instanceof GraphError) throw err;
+      fail('node-failed', o.node.id, `a training step failed: ${(err as Error)?.message ?? String(err)}`);
+    }
+  } finally {
+    tf.engine().endScope();
+    freeAbandonedTape();
+  }
+  if (missing) {
+    fail('not-trainable', missing.node.id, `${missing.node.kind.type} uses the op ${missing.op}, which has no gradient, between the models of "${o.node.id}" and its loss "${o.loss.node}"`);
+  }
+}
+
+/** The first tape node without a gradient that lies on a path from the variables to the loss (the nodes tfjs would backpropagate through). */
+function missingGradient(tape: TapeNode[], vars: tf.Variable[], loss: tf.Tensor, spans: TapeSpans): { node: PlanNode; op: string } | undefined {
+  const fromVars = new Set<number>(vars.map((v) => v.id));
+  const reached = new Set<number>();
+  for (const n of tape) {
+    if (Object.values(n.inputs).some((t) => fromVars.has(t.id))) {
+      reached.add(n.id);
+      for (const t of n.outputs) fromVars.add(t.id);
+    }
+  }
+  const toLoss = new Set<number>([loss.id]);
+  const onPath: TapeNode[] = [];
+  for (let i = tape.length - 1; i >= 0; i--) {
+    const n = tape[i];
+    if (!n.outputs.some((t) => toLoss.has(t.id))) continue;
+    for (const t of Object.values(n.inputs)) toLoss.add(t.id);
+    if (reached.has(n.id)) onPath.push(n);
+  }
+  const culprit = onPath.reverse().find((n) => n.gradient == null);
+  if (!culprit) return undefined;
+  const at = tape.indexOf(culprit);
+  const span = spans.find((s) => at >= s.from && at < s.to);
+  return span ? { node: span.node, op: culprit.kernelName } : undefined;
+}
+
 /** The loss for one step: the dynamic nodes, synchronously, inside the gradient tape. */
-function forwardLoss(o: OptimizerPlan, step: number, statics: Map<string, Values>): tf.Scalar {
+function forwardLoss(o: OptimizerPlan, step: number, statics: Map<string, Values>, spans?: TapeSpans): tf.Scalar {
   const values = new Map<string, Values>();
   const read = (id: string, port: string): Value => (values.get(id) ?? statics.get(id)!)[port] as Value;
   for (const n of o.forward) {
@@ -241,6 +312,7 @@ function forwardLoss(o: OptimizerPlan, step: number, statics: Map<string, Values
       inputs[port] = spec.multi ? vals : vals[0];
     }
     let out: Values | Promise<Values>;
+    const from = engineState().activeTape?.length ?? 0;
     try {
       out = n.kind.run({
       nodeId: n.id,
@@ -262,6 +334,7 @@ function forwardLoss(o: OptimizerPlan, step: number, statics: Map<string, Values
       fail('not-trainable', n.id, `${n.kind.type} runs asynchronously, so it cannot run inside a training step`);
     }
     values.set(n.id, out as Values);
+    spans?.push({ node: n, from, to: engineState().activeTape?.length ?? 0 });
   }
   const loss = read(o.loss.node, o.loss.port);
   if (!isTensor(loss) || loss.size !== 1) return fail('not-trainable', o.loss.node, `the loss must be a scalar tensor, got ${isTensor(loss) ? `shape [${loss.shape}]` : typeof loss}`);
@@ -273,7 +346,7 @@ function forwardLoss(o: OptimizerPlan, step: number, statics: Map<string, Values
  * for backprop (it frees them only after a successful backward pass): free them here.
  */
 function freeAbandonedTape(): void {
-  const state = (tf.engine() as unknown as { state: { gradientDepth: number; activeTape: Array<{ saved?: tf.Tensor[] }> | null } }).state;
+  const state = engineState();
   if (state.gradientDepth !== 0 || !state.activeTape) return;
   for (const node of state.activeTape) for (const t of node.saved ?? []) if (!t.isDisposed) t.dispose();
   state.activeTape = null;

@@ -178,11 +178,19 @@ describe('training gives the same losses on every backend', () => {
 });
 
 describe('an op with no gradient on any backend', () => {
-  it.each(['wasm', 'cpu'] as const)('on %s: the optimizer node fails, naming the op and the backend', async (backend) => {
+  it.each(['wasm', 'cpu'] as const)('on %s: refused before the first update, naming the node and the op', async (backend) => {
     const rt = await createRuntime({ backend, registry: createRegistry().register(EinsumSquare) });
-    await expect(rt.train(noGradient, { steps: 2 })).rejects.toMatchObject({
-      errors: [expect.objectContaining({ code: 'node-failed', nodeId: 'opt', message: `no gradient for the op Einsum on the ${backend} backend` })],
+    const steps: number[] = [];
+    await expect(rt.train(noGradient, { steps: 2, onEvent: (e) => e.type === 'node-progress' && steps.push(e.done) })).rejects.toMatchObject({
+      errors: [
+        expect.objectContaining({
+          code: 'not-trainable',
+          nodeId: 'loss',
+          message: 'TEinsumSquare uses the op Einsum, which has no gradient, between the models of "opt" and its loss "loss"',
+        }),
+      ],
     });
+    expect(steps).toEqual([]); // not one step ran
     rt.dispose();
   });
 
