@@ -41,6 +41,11 @@ export interface Plan {
 export interface CompileResult {
   plan?: Plan;
   errors: GraphIssue[];
+  /**
+   * Inferred output and display types of every node that could be inferred, also when other
+   * nodes have errors (the editor shows shapes on the healthy part of a half-built graph).
+   */
+  types: Map<string, Record<string, PortType>>;
 }
 
 export function compile(doc: GraphDoc, registry: Registry): CompileResult {
@@ -128,7 +133,7 @@ export function compile(doc: GraphDoc, registry: Registry): CompileResult {
       detail: { nodes: cycle },
     });
   }
-  if (errors.some((e) => e.code === 'cycle')) return { errors };
+  if (errors.some((e) => e.code === 'cycle')) return { errors, types: new Map() };
   const order = topoOrder([...new Set(doc.nodes.map((n) => n.id))], adjacency);
 
   // 6. types and shapes
@@ -144,12 +149,12 @@ export function compile(doc: GraphDoc, registry: Registry): CompileResult {
     else broken.add(id);
   }
 
-  if (errors.length) return { errors };
+  if (errors.length) return { errors, types };
   const planNodes: PlanNode[] = order.map((id) => {
     const { kind, params } = nodes.get(id)!;
     return { id, kind: kind!, params: params!, inputs: inputs.get(id) ?? {}, types: types.get(id)! };
   });
-  return { plan: { doc, nodes: planNodes, byId: new Map(planNodes.map((n) => [n.id, n])) }, errors: [] };
+  return { plan: { doc, nodes: planNodes, byId: new Map(planNodes.map((n) => [n.id, n])) }, errors: [], types };
 }
 
 function resolveParams(node: GraphNode, kind: AnyNodeKind, errors: GraphIssue[]): Record<string, unknown> | undefined {
