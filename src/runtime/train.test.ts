@@ -8,6 +8,11 @@ import { ModelHandle } from './model.ts';
 import { seedParam } from './params.ts';
 import { model, tensor } from './ports.ts';
 import { graph } from './testing.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { build, weightsFingerprint, weightsParam } from '../nodes/builder.ts';
+import { serializeSafetensors } from './safetensors.ts';
 
 /** Test kinds: y = x·w + b (a linear model), a squared-error loss, and kinds training must refuse. */
 const Linear = defineNode({
@@ -22,6 +27,20 @@ const Linear = defineNode({
     m.param('w', [2, 1]);
     m.param('b', [1], 'zeros');
     return { model: m.freeze() };
+  },
+});
+/** TLinear that can also start from a safetensors file, as builders do. */
+const LinearW = defineNode({
+  type: 'TLinearW',
+  category: 'math',
+  doc: 'a 2 -> 1 linear model with weights',
+  inputs: {},
+  outputs: { model: model('linear') },
+  params: { seed: seedParam(0), weights: weightsParam() },
+  fingerprint: weightsFingerprint,
+  run: async ({ params, readFile }) => {
+    const m = new ModelHandle('linear', {}, params.seed);
+    return { model: await build(m, () => (m.param('w', [2, 1]), m.param('b', [1], 'zeros')), params.weights, readFile) };
   },
 });
 const Predict = defineNode({
@@ -104,7 +123,7 @@ const regression = (opt: Record<string, unknown> = {}, middle?: string): GraphDo
 let rt: Runtime;
 let baseline: number;
 beforeAll(async () => {
-  rt = await createRuntime({ backend: 'cpu', registry: createRegistry().register(Linear, Predict, Target, SquaredError, AsyncScale, Argmaxish) });
+  rt = await createRuntime({ backend: 'cpu', registry: createRegistry().register(Linear, LinearW, Predict, Target, SquaredError, AsyncScale, Argmaxish) });
 });
 beforeEach(() => {
   rt.clearCache();
@@ -189,11 +208,54 @@ describe('training', () => {
   it('resuming from a step continues the same sequence of batches', async () => {
     const full = await rt.train(regression(), { steps: 6 });
     rt.dispose();
-    rt = await createRuntime({ backend: 'cpu', registry: createRegistry().register(Linear, Predict, Target, SquaredError, AsyncScale, Argmaxish) });
+    rt = await createRuntime({ backend: 'cpu', registry: createRegistry().register(Linear, LinearW, Predict, Target, SquaredError, AsyncScale, Argmaxish) });
     const first = await rt.train(regression(), { steps: 3 });
     const rest = await rt.train(regression(), { steps: 3, startStep: 3 });
     const resumed = [...first.history, ...rest.history].map((h) => h.losses.opt);
     full.history.map((h) => h.losses.opt).forEach((l, i) => expect(resumed[i]).toBeCloseTo(l, 5));
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['adam', { learningRate: 0.05 }],
+    ['sgd with momentum', { algorithm: 'sgd', momentum: 0.9, learningRate: 0.02 }],
+  ])('%s: a fresh runtime given the exported weights and optimizer state continues the straight run exactly', async (_, opt) => {
+    const withWeights = (file: string) => {
+      const doc = regression(opt);
+      doc.nodes = doc.nodes.map((n) => (n.id === 'lin' ? { ...n, type: 'TLinearW', params: { seed: 3, weights: file } } : n));
+      return doc;
+    };
+    const fresh = () => createRuntime({ backend: 'cpu', registry: createRegistry().register(LinearW, Predict, Target, SquaredError) });
+    const straight = (await rt.train(withWeights(''), { steps: 8 })).history.map((h) => h.losses.opt);
+
+    const first = await fresh();
+    const half = await first.train(withWeights(''), { steps: 4, exportWeights: true });
+    first.dispose();
+    expect(half.optimizerState!.opt.get('iter')!.data[0]).toBe(4);
+    const slots = opt.algorithm === 'sgd' ? ['lin.0/momentum', 'lin.1/momentum'] : ['lin.0/m', 'lin.1/m', 'lin.0/v', 'lin.1/v'];
+    expect([...half.optimizerState!.opt.keys()].sort()).toEqual(['iter', ...slots].sort());
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'weft-resume-')), 'lin.safetensors');
+    writeFileSync(file, serializeSafetensors(half.weights!.lin));
+
+    const resume = async (optimizerState?: Record<string, Map<string, unknown>>) => {
+      const second = await fresh();
+      const rest = await second.train(withWeights(file), { steps: 4, startStep: 4, optimizerState: optimizerState as never });
+      second.dispose();
+      return [...half.history, ...rest.history].map((h) => h.losses.opt);
+    };
+    const resumed = await resume(half.optimizerState);
+    straight.forEach((l, i) => expect(resumed[i], `step ${i}`).toBeCloseTo(l, 5));
+    // without the state the moments restart from zero and the trajectory leaves the straight one
+    const restarted = await resume();
+    expect(Math.abs(restarted[7] - straight[7])).toBeGreaterThan(1e-4);
+  });
+
+  it('optimizer state that does not fit is refused, naming the optimizer', async () => {
+    const bad = new Map([['iter', { dtype: 'int32' as const, shape: [], data: new Int32Array([3]) }], ['lin.0/m', { dtype: 'float32' as const, shape: [3], data: new Float32Array(3) }]]);
+    await expect(rt.train(regression(), { steps: 1, optimizerState: { opt: bad } })).rejects.toMatchObject({
+      errors: [expect.objectContaining({ nodeId: 'opt', message: expect.stringContaining('"lin.0/m" is [3], the variable is [1]') })],
+    });
+    rt.clearCache();
+    expect(tf.memory().numTensors).toBe(baseline);
   });
 
   it('an error inside a step names the node that threw, and leaks nothing', async () => {

@@ -38,8 +38,10 @@ export interface TrainOptions {
   trainer?: string;
   signal?: AbortSignal;
   onEvent?: (e: RunEvent) => void;
-  /** Read the trained models' weights back at the end (for checkpoints): TrainResult.weights. */
+  /** Read the trained models' weights and the optimizers' state back at the end (for checkpoints): TrainResult.weights and .optimizerState. */
   exportWeights?: boolean;
+  /** Optimizer state to continue from (a checkpoint's TrainResult.optimizerState), by optimizer node id. */
+  optimizerState?: Record<string, Map<string, NamedTensor>>;
 }
 
 export interface TrainStep {
@@ -56,6 +58,13 @@ export interface TrainResult {
   ms: number;
   /** With exportWeights: each trained model's weights by builder node id (safetensors-ready). */
   weights?: Record<string, Map<string, NamedTensor>>;
+  /**
+   * With exportWeights: each optimizer's state by optimizer node id: `iter` (updates applied) and
+   * per trained variable `<builder>.<k>/<slot>` (slot m and v for Adam, momentum for SGD with
+   * momentum; k counts the builder's variables in order), so a resumed run continues the same
+   * trajectory instead of restarting Adam's moments from zero.
+   */
+  optimizerState?: Record<string, Map<string, NamedTensor>>;
 }
 
 interface OptimizerPlan {
@@ -147,6 +156,7 @@ export async function train(
   }
   const history: TrainStep[] = [];
   let weights: TrainResult['weights'];
+  let optimizerState: TrainResult['optimizerState'];
   try {
     const models = optimizers.map((o) =>
       o.models.map((m) => {
@@ -156,6 +166,10 @@ export async function train(
       }),
     );
     const start = opts.startStep ?? 0;
+    for (const [k, o] of optimizers.entries()) {
+      const state = opts.optimizerState?.[o.node.id];
+      if (state) await restoreOptimizer(o, models[k], state, opts.store);
+    }
     if (opts.steps > 0) for (const [k, o] of optimizers.entries()) checkGradients(o, models[k], start, held.values);
     for (let i = 0; i < opts.steps; i++) {
       await yieldToEventLoop(); // let Stop / Ctrl-C in between steps
@@ -178,11 +192,13 @@ export async function train(
           if (typeof v.exportWeights === 'function') weights[m.node] = await v.exportWeights();
         }
       }
+      optimizerState = {};
+      for (const [k, o] of optimizers.entries()) optimizerState[o.node.id] = await exportOptimizer(o, models[k], opts.store);
     }
   } finally {
     held.release();
   }
-  return { trainer: trainer.id, history, ms: performance.now() - t0, ...(weights ? { weights } : {}) };
+  return { trainer: trainer.id, history, ms: performance.now() - t0, ...(weights ? { weights, optimizerState } : {}) };
 }
 
 async function stepOptimizer(
@@ -213,13 +229,7 @@ async function stepOptimizer(
   value.dispose();
   const band = o.spec.band?.(o.node.params) ?? null;
   const skipped = !Number.isFinite(lossValue) || (band !== null && (lossValue < band[0] || lossValue > band[1]));
-  // One optimizer (and its state: Adam's moments) per optimizer node, params and set of models.
-  const storeKey = `${o.node.id}:${canonicalJson(o.node.params)}:${models.map((m) => (m as { uid?: number }).uid).join(',')}`;
-  let optimizer = opts.store.get(storeKey);
-  if (!optimizer) {
-    for (const [k, stale] of opts.store) if (k.startsWith(`${o.node.id}:`)) stale.dispose(), opts.store.delete(k); // its models were rebuilt
-    opts.store.set(storeKey, (optimizer = o.spec.create(o.node.params)));
-  }
+  const optimizer = optimizerFor(o, models, opts.store);
   if (!skipped) {
     const clip = o.spec.clipNorm?.(o.node.params) ?? 0;
     const clipped = clip > 0 ? clipByGlobalNorm(grads, clip) : grads;
@@ -299,6 +309,68 @@ function missingGradient(tape: TapeNode[], vars: tf.Variable[], loss: tf.Tensor,
   const at = tape.indexOf(culprit);
   const span = spans.find((s) => at >= s.from && at < s.to);
   return span ? { node: span.node, op: culprit.kernelName } : undefined;
+}
+
+/** One optimizer (and its state: Adam's moments) per optimizer node, params and set of models. */
+function optimizerFor(o: OptimizerPlan, models: Trainable[], store: OptimizerStore): tf.Optimizer {
+  const key = `${o.node.id}:${canonicalJson(o.node.params)}:${models.map((m) => (m as { uid?: number }).uid).join(',')}`;
+  let optimizer = store.get(key);
+  if (!optimizer) {
+    for (const [k, stale] of store) if (k.startsWith(`${o.node.id}:`)) stale.dispose(), store.delete(k); // its models were rebuilt
+    store.set(key, (optimizer = o.spec.create(o.node.params)));
+  }
+  return optimizer;
+}
+
+/** Checkpoint names for an optimizer's variables, by tfjs variable name: `<builder>.<k>`. */
+function stateNames(o: OptimizerPlan, models: Trainable[]): Array<{ v: tf.Variable; name: string }> {
+  return models.flatMap((m, i) => m.variables().map((v, k) => ({ v, name: `${o.models[i].node}.${k}` })));
+}
+
+async function exportOptimizer(o: OptimizerPlan, models: Trainable[], store: OptimizerStore): Promise<Map<string, NamedTensor>> {
+  const names = new Map(stateNames(o, models).map(({ v, name }) => [v.name, name]));
+  const out = new Map<string, NamedTensor>();
+  const saved = await optimizerFor(o, models, store).getWeights();
+  for (const { name, tensor } of saved) {
+    const cut = name.lastIndexOf('/');
+    const key = name === 'iter' ? 'iter' : `${names.get(name.slice(0, cut)) ?? name.slice(0, cut)}/${name.slice(cut + 1)}`;
+    out.set(key, { dtype: tensor.dtype === 'int32' ? 'int32' : 'float32', shape: tensor.shape, data: (await tensor.data()) as Float32Array | Int32Array });
+  }
+  saved[0]?.tensor.dispose(); // the iteration count is a fresh scalar; the moments are the optimizer's own variables
+  return out;
+}
+
+/** Load saved state into the optimizer: every slot of every trained variable, with its exact shape, and nothing else. */
+async function restoreOptimizer(o: OptimizerPlan, models: Trainable[], state: Map<string, NamedTensor>, store: OptimizerStore): Promise<void> {
+  const bad = (why: string): never => fail('node-failed', o.node.id, `the saved optimizer state does not fit "${o.node.id}": ${why}`);
+  const p = o.node.params as { algorithm?: string; momentum?: number };
+  const slots = p.algorithm === 'adam' ? ['m', 'v'] : (p.momentum ?? 0) > 0 ? ['momentum'] : [];
+  const iter = state.get('iter');
+  if (!iter || iter.data.length !== 1) bad('it has no "iter" count');
+  const vars = stateNames(o, models);
+  const used = new Set(['iter']);
+  const values: Array<{ name: string; tensor: tf.Tensor }> = [{ name: 'iter', tensor: tf.scalar(iter!.data[0], 'int32') }];
+  try {
+    // tfjs optimizers keep their slots by position in the gradient map, whose keys are variable
+    // names: the order an object with those keys iterates in (numeric names ascending).
+    const byTfName: Record<string, { v: tf.Variable; name: string }> = {};
+    for (const e of vars) byTfName[e.v.name] = e;
+    for (const slot of slots) {
+      for (const { v, name } of Object.values(byTfName)) {
+        const t = state.get(`${name}/${slot}`);
+        if (!t) continue; // a variable this optimizer never updated (no gradient reached it)
+        if (t.shape.join() !== v.shape.join()) bad(`"${name}/${slot}" is [${t.shape}], the variable is [${v.shape}]`);
+        used.add(`${name}/${slot}`);
+        values.push({ name: `${v.name}/${slot}`, tensor: tf.tensor(t.data, t.shape, 'float32') });
+      }
+    }
+    const extra = [...state.keys()].filter((k) => !used.has(k));
+    if (extra.length) bad(`unexpected ${extra.slice(0, 3).map((k) => `"${k}"`).join(', ')}${extra.length > 3 ? ` and ${extra.length - 3} more` : ''} (a different optimizer or model)`);
+    if (slots.length === 2 && (values.length - 1) % 2) bad('Adam needs both moments of every variable');
+    await optimizerFor(o, models, store).setWeights(values);
+  } finally {
+    tf.dispose(values.map((w) => w.tensor));
+  }
 }
 
 /** The loss for one step: the dynamic nodes, synchronously, inside the gradient tape. */
