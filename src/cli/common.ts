@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
 import { formatIssue, type BackendRequest, type GraphError, type GraphIssue } from '../index.ts';
+import { graphTextFromPng, isPng, PngError } from '../graph/png.ts';
 
 export const EXIT = {
   ok: 0,
@@ -57,15 +58,25 @@ export interface Command {
   run(ctx: CommandContext): Promise<number>;
 }
 
+/** A graph file's text: JSON as it is, or the graph a PNG exported by Weft carries. */
 export function readGraphFile(file: string | undefined): string {
   if (!file) throw new CliError('no graph file given');
+  let bytes: Buffer;
   try {
-    return readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
     throw new CliError(`cannot read ${file}: ${why}`, EXIT.usage, [{ code: 'unreadable-file', message: `cannot read ${file}: ${why}` }]);
+  }
+  if (!isPng(bytes)) return bytes.toString('utf8');
+  try {
+    return graphTextFromPng(bytes);
+  } catch (err) {
+    if (!(err instanceof PngError)) throw err;
+    const message = `cannot read a graph from ${file}: ${err.message}`;
+    throw new CliError(message, EXIT.usage, [{ code: 'unreadable-file', message, detail: { png: err.code } }]);
   }
 }
 

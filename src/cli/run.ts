@@ -8,7 +8,7 @@
  *  3. run, one line per node as it finishes; Ctrl-C cancels between nodes (exit 130)
  *  4. write the files and report them
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   compile,
@@ -18,10 +18,12 @@ import {
   parseGraph,
   Registry,
   type AnyNodeKind,
+  type GraphDoc,
   type Plan,
   type RunEvent,
   type Runtime,
 } from '../index.ts';
+import { embedGraph } from '../graph/png.ts';
 import { WEBGPU_HINT } from '../runtime/platform-node.ts';
 import { checkBackend, CliError, EXIT, graphFailure, printJson, quoteList, readGraphFile, type Command, type CommandContext } from './common.ts';
 import { applySets } from './set.ts';
@@ -111,6 +113,7 @@ async function runCommand({ values, positionals, out, err }: CommandContext): Pr
     // 4. files
     const written = writeOutputs(result, plan, outDir);
     const files = Object.values(written).flatMap((o) => o.files);
+    embedGraphInPngs(files, doc);
     if (json) {
       const nodes = Object.fromEntries(Object.entries(result.nodes).map(([id, n]) => [id, { status: n.status, ms: round(n.ms), bytes: n.bytes }]));
       printJson({ ok: true, graph: doc.name, backend: rt.backend.name, reason: rt.backend.reason, nodes, outputs: written, files, ms: round(result.ms) });
@@ -135,6 +138,15 @@ async function runCommand({ values, positionals, out, err }: CommandContext): Pr
 }
 
 
+
+/**
+ * Each PNG written carries the graph that drew it (with the --set values applied), so
+ * `weft run out/preview.png` and the editor reopen it. Weights paths stay as the graph wrote them
+ * (relative to the graph's folder).
+ */
+function embedGraphInPngs(files: string[], doc: GraphDoc): void {
+  for (const file of files.filter((f) => f.endsWith('.png'))) writeFileSync(file, embedGraph(readFileSync(file), doc));
+}
 
 function checkCacheMb(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
