@@ -1,9 +1,10 @@
 /**
  * `weft train`, run as a user runs it (`node bin/weft.mjs train ...` in a child process) on a tiny
  * graph of built-in kinds: two MLP discriminators on 2-D moons, one trained with GAN terms against
- * uniform noise (opt_d), one regressed to 1 with MSE (opt_r), both by plain SGD so that a resumed
- * run (which restarts optimizer state) continues exactly. Every child starts as early as its
- * inputs exist, so the file's wall time is a few process starts, not the sum of them.
+ * uniform noise (opt_d, Adam), one regressed to 1 with MSE (opt_r, plain SGD); a resumed run
+ * (weights and Adam's state from the checkpoint) continues exactly. Also a flow on moons, whose
+ * one trained model is built by a chain of layer nodes. Every child starts as early as its inputs
+ * exist, so the file's wall time is a few process starts, not the sum of them.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { moonsFlowGraph } from '../nodes/flow/testing.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/weft.mjs');
@@ -60,7 +62,7 @@ const trainable = {
     node('real', 'GANLoss', { role: 'discriminator_real' }),
     node('fake', 'GANLoss', { role: 'discriminator_fake' }),
     node('sum', 'WeightedSum', { weights: '0.5, 0.5' }),
-    node('opt_d', 'Optimizer', { algorithm: 'sgd', learningRate: 0.1 }),
+    node('opt_d', 'Optimizer', { algorithm: 'adam', learningRate: 0.02 }),
     node('dB', 'Discriminate'),
     node('one', 'Constant', { shape: [64, 1], value: 1 }),
     node('mse', 'MSE'),
@@ -115,6 +117,8 @@ let runs: {
   badSteps: Done;
   badTrainer: Done;
   badResume: Done;
+  flow: Done;
+  flowRun: Done;
 };
 /** Steps the Ctrl-C'd run finished (its checkpoint's). */
 let stopped: number;
@@ -144,6 +148,14 @@ beforeAll(async () => {
   // From inside DIR: `weft run` resolves weights files against the working folder, not yet the graph's.
   // from the repository root: the weights paths resolve against the saved graph's folder
   const trained = resumed.then(() => weft(['run', path.join(tmp('resumed'), 'graph.json'), '--outputs', 'score', '--json']));
+  const F = tmp('flow.json');
+  const moons = moonsFlowGraph();
+  moons.nodes = moons.nodes.map((n) => (n.id === 'data' ? { ...n, params: { ...n.params, batchSize: 32 } } : n));
+  moons.nodes.push(node('zOut', 'TensorOutput'));
+  moons.edges.push({ ...wire(0, 'fwd.z -> zOut.x'), id: 'z-out' });
+  writeFileSync(F, JSON.stringify(moons));
+  const flow = weft(['train', F, '--steps', '2', '--save', tmp('flow'), '--json']);
+  const flowRun = flow.then(() => weft(['run', path.join(tmp('flow'), 'graph.json'), '--json']));
   const others = Promise.all([
     weft(['run', G, '--outputs', 'score', '--json']),
     weft(['train', path.join(ROOT, 'graphs/noise-blend.json'), '--json']),
@@ -152,7 +164,7 @@ beforeAll(async () => {
     weft(['train', G, '--resume', tmp('nowhere')]),
   ]);
   const [untrained, noTrainer, badSteps, badTrainer, badResume] = await others;
-  runs = { first: await first, cancelled: await cancelled, resumed: await resumed, trained: await trained, untrained, noTrainer, badSteps, badTrainer, badResume };
+  runs = { first: await first, cancelled: await cancelled, resumed: await resumed, trained: await trained, untrained, noTrainer, badSteps, badTrainer, badResume, flow: await flow, flowRun: await flowRun };
 }, 120_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -173,7 +185,7 @@ describe('weft train', () => {
 
   it('--save writes each trained model, the loss history as CSV and JSON, and a checkpoint', () => {
     const out = JSON.parse(runs.first.stdout);
-    const names = ['discA.safetensors', 'discB.safetensors', 'history.csv', 'history.json', 'graph.json', 'checkpoint.json'];
+    const names = ['discA.safetensors', 'discB.safetensors', 'optimizer-opt_d.safetensors', 'optimizer-opt_r.safetensors', 'history.csv', 'history.json', 'graph.json', 'checkpoint.json'];
     expect(out.files).toEqual(names.map((n) => tmp('part', n)));
     const checkpoint = JSON.parse(readFileSync(tmp('part', 'checkpoint.json'), 'utf8'));
     expect(checkpoint).toMatchObject({
@@ -182,8 +194,16 @@ describe('weft train', () => {
       trainer: 'trainer',
       steps: 3,
       files: { discA: 'discA.safetensors', discB: 'discB.safetensors' },
+      optimizers: { opt_d: 'optimizer-opt_d.safetensors', opt_r: 'optimizer-opt_r.safetensors' },
       backend: 'wasm',
     });
+    // Adam's state: the step count and both moments of each of discA's variables
+    const adam = safetensorsHeader(tmp('part', 'optimizer-opt_d.safetensors'));
+    const weightsA = Object.keys(safetensorsHeader(tmp('part', 'discA.safetensors'))).filter((k) => k !== '__metadata__');
+    expect(adam.iter).toMatchObject({ dtype: 'I32', shape: [] });
+    expect(Object.keys(adam).filter((k) => k.endsWith('/m'))).toHaveLength(weightsA.length);
+    expect(Object.keys(adam).filter((k) => k.endsWith('/v'))).toHaveLength(weightsA.length);
+    expect(Object.keys(safetensorsHeader(tmp('part', 'optimizer-opt_r.safetensors'))).sort()).toEqual(['__metadata__', 'iter']);
     expect(Date.parse(checkpoint.date)).not.toBeNaN();
     const header = safetensorsHeader(tmp('part', 'discA.safetensors'));
     expect(header.__metadata__).toMatchObject({ weft_step: '3', weft_graph: 'two discriminators on moons', weft_node: 'discA' });
@@ -228,6 +248,16 @@ describe('weft train', () => {
     const saved = JSON.parse(readFileSync(tmp('resumed', 'graph.json'), 'utf8'));
     expect(saved.nodes.find((n: { id: string }) => n.id === 'discA').params.weights).toBe('discA.safetensors');
     expect(scoreMean(runs.trained)).not.toBeCloseTo(scoreMean(runs.untrained), 3);
+  });
+
+  it('a flow (a chain of layer builders, one trained model) is saved as one file that every layer of the chain loads', () => {
+    expect(runs.flow.code, runs.flow.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(tmp('flow', 'checkpoint.json'), 'utf8')).files).toEqual({ c2: 'c2.safetensors' });
+    const saved = JSON.parse(readFileSync(tmp('flow', 'graph.json'), 'utf8'));
+    const weightsOf = (id: string) => saved.nodes.find((n: { id: string }) => n.id === id).params.weights;
+    expect(['act', 'c1', 'mix', 'c2'].map(weightsOf)).toEqual(Array(4).fill('c2.safetensors'));
+    expect(runs.flowRun.code, runs.flowRun.stderr).toBe(0);
+    expect(Number.isFinite(JSON.parse(runs.flowRun.stdout).outputs.zOut.values.mean)).toBe(true);
   });
 
   it('a graph without a trainer exits 1 with the not-trainable issue', () => {

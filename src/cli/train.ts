@@ -8,7 +8,10 @@
  *  2. start the backend (reported with the reason for the choice)
  *  3. train, a progress line every K steps; Ctrl-C stops between steps (exit 130)
  *  4. with --save DIR (also after Ctrl-C, at the last finished step): <builder>.safetensors per
- *     trained model, history.csv/json, checkpoint.json, and graph.json wired to the new weights
+ *     trained model, optimizer-<id>.safetensors per optimizer (Adam's moments and step count, so
+ *     --resume continues the same trajectory), history.csv/json, checkpoint.json, and graph.json
+ *     wired to the new weights. A model built by a chain of builders (a flow's layers) is one file
+ *     that every builder of the chain names.
  */
 import { accessSync, constants, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,7 +21,10 @@ import {
   createRuntime,
   GraphError,
   parseGraph,
+  parseSafetensors,
   planTraining,
+  type NamedTensor,
+  type Registry,
   serializeGraph,
   serializeSafetensors,
   setParam,
@@ -91,6 +97,8 @@ interface Checkpoint {
   steps: number;
   /** Weights files (relative to the checkpoint's folder) by builder node id. */
   files: Record<string, string>;
+  /** Optimizer state files (relative to the checkpoint's folder) by optimizer node id. */
+  optimizers?: Record<string, string>;
   history: string;
   graphFile: string;
   backend: string;
@@ -112,7 +120,7 @@ async function trainCommand({ values, positionals, out, err }: CommandContext): 
   const registry = createRegistry();
   let doc = applySets(parsed.doc, registry, values.set as string[]);
   const resumed = values.resume === undefined ? undefined : readCheckpoint(values.resume as string, doc);
-  if (resumed) for (const [id, abs] of Object.entries(resumed.weights)) doc = setParam(doc, id, 'weights', abs);
+  if (resumed) for (const [id, abs] of Object.entries(resumed.weights)) for (const b of builderChain(doc, registry, id)) doc = setParam(doc, b, 'weights', abs);
   const { plan, errors } = compile(doc, registry);
   if (!plan) return graphFailure(errors, json, err);
   let training: ReturnType<typeof planTraining>;
@@ -133,8 +141,8 @@ async function trainCommand({ values, positionals, out, err }: CommandContext): 
     else out(message);
     return EXIT.ok;
   }
-  if (resumed) for (const o of training.optimizers) if (o.node.params.algorithm === 'adam' || (o.node.params.momentum as number) > 0) {
-    err(`note: "${o.node.id}" restarts its ${o.node.params.algorithm === 'adam' ? 'Adam moments' : 'momentum'} from zero (checkpoints hold weights, not optimizer state)`);
+  if (resumed) for (const o of training.optimizers) if (!resumed.optimizerState[o.node.id] && (o.node.params.algorithm === 'adam' || (o.node.params.momentum as number) > 0)) {
+    err(`note: "${o.node.id}" restarts its ${o.node.params.algorithm === 'adam' ? 'Adam moments' : 'momentum'} from zero (the checkpoint has no state for it)`);
   }
   if (saveDir) makeDir(saveDir);
 
@@ -181,7 +189,7 @@ async function trainCommand({ values, positionals, out, err }: CommandContext): 
   let cancelled = false;
   try {
     try {
-      result = await rt.train(doc, { ...common, steps, startStep, signal: abort.signal, onEvent });
+      result = await rt.train(doc, { ...common, steps, startStep, signal: abort.signal, onEvent, optimizerState: resumed?.optimizerState });
     } catch (e) {
       if (!(abort.signal.aborted || (e instanceof GraphError && e.code === 'cancelled'))) throw e;
       cancelled = true;
@@ -189,13 +197,13 @@ async function trainCommand({ values, positionals, out, err }: CommandContext): 
     progress.end();
     const ms = performance.now() - t0;
     // After Ctrl-C the trained models are still in the runtime's cache: zero steps read them back.
-    const weights = saveDir && cancelled && history.length ? (await rt.train(doc, { ...common, steps: 0, startStep: startStep + history.length })).weights : result?.weights;
+    const saved = saveDir && cancelled && history.length ? await rt.train(doc, { ...common, steps: 0, startStep: startStep + history.length }) : result;
 
     // 4. files
     const stepsDone = history.length ? history[history.length - 1].step + 1 : startStep;
     const files =
       saveDir && history.length
-        ? saveCheckpoint(saveDir, { doc, graphDir, plan, trainer: trainer.id, optimizerIds, stepsDone, history: [...(resumed?.history ?? []), ...history], weights: weights ?? {}, backend: rt.backend.name })
+        ? saveCheckpoint(saveDir, { doc, graphDir, plan, trainer: trainer.id, optimizerIds, stepsDone, history: [...(resumed?.history ?? []), ...history], weights: saved?.weights ?? {}, optimizerState: saved?.optimizerState ?? {}, registry, backend: rt.backend.name })
         : [];
     const final = history.length ? history[history.length - 1].losses : {};
     if (json) {
@@ -349,6 +357,8 @@ interface SaveInput {
   stepsDone: number;
   history: TrainStep[];
   weights: NonNullable<TrainResult['weights']>;
+  optimizerState: NonNullable<TrainResult['optimizerState']>;
+  registry: Registry;
   backend: string;
 }
 
@@ -366,6 +376,15 @@ function saveCheckpoint(dir: string, s: SaveInput): string[] {
     writeAtomic(path.join(dir, name), serializeSafetensors(tensors, metadata));
     written.push(path.join(dir, name));
   }
+  const optimizers: Record<string, string> = {};
+  for (const [id, tensors] of Object.entries(s.optimizerState)) {
+    let name = `optimizer-${fileStem(id)}.safetensors`;
+    for (let k = 2; taken.has(name); k++) name = `optimizer-${fileStem(id)}-${k}.safetensors`;
+    taken.add(name);
+    optimizers[id] = name;
+    writeAtomic(path.join(dir, name), serializeSafetensors(tensors, { weft_graph: s.doc.name, weft_optimizer: id, weft_step: String(s.stepsDone) }));
+    written.push(path.join(dir, name));
+  }
 
   const csv = [['step', ...s.optimizerIds, 'skipped'], ...s.history.map((h) => [String(h.step), ...s.optimizerIds.map((id) => String(h.losses[id] ?? '')), h.skipped.join(' ')])];
   writeAtomic(path.join(dir, 'history.csv'), csv.map((row) => row.map(csvField).join(',')).join('\n') + '\n');
@@ -380,6 +399,7 @@ function saveCheckpoint(dir: string, s: SaveInput): string[] {
     trainer: s.trainer,
     steps: s.stepsDone,
     files,
+    optimizers,
     history: 'history.json',
     graphFile: 'graph.json',
     backend: s.backend,
@@ -397,8 +417,10 @@ const csvField = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}
  * files; other builders' weights files, named relative to the original graph, are renamed
  * relative to DIR, so the copy works wherever DIR is read from.
  */
-function rewireWeights(s: SaveInput, dir: string, files: Record<string, string>): GraphDoc {
+function rewireWeights(s: SaveInput, dir: string, trained: Record<string, string>): GraphDoc {
   let doc = s.doc;
+  const files: Record<string, string> = {};
+  for (const [id, file] of Object.entries(trained)) for (const b of builderChain(doc, s.registry, id)) files[b] = file;
   for (const n of s.plan.nodes) {
     const isBuilder = 'weights' in n.kind.params && Object.values(n.kind.outputs).some((p) => p.kind === 'model');
     if (!isBuilder) continue;
@@ -409,8 +431,33 @@ function rewireWeights(s: SaveInput, dir: string, files: Record<string, string>)
   return doc;
 }
 
-/** A checkpoint's weights (absolute paths, by builder id) and the history so far; every mismatch is a CliError. */
-function readCheckpoint(dir: string, doc: GraphDoc): { checkpoint: Checkpoint; weights: Record<string, string>; history: TrainStep[] } {
+const isBuilderKind = (kind: ReturnType<Registry['get']>) =>
+  !!kind && 'weights' in kind.params && Object.values(kind.outputs).some((p) => p.kind === 'model');
+
+/**
+ * The builders whose weights one trained model's file holds: the builder itself and, for a model
+ * built by a chain of builders (each flow layer takes the flow so far and returns it one layer
+ * longer), every builder upstream along model inputs. Each loads its own part of the file.
+ */
+function builderChain(doc: GraphDoc, registry: Registry, id: string): string[] {
+  const byId = new Map(doc.nodes.map((n) => [n.id, n]));
+  const chain: string[] = [];
+  const stack = [id];
+  while (stack.length) {
+    const at = stack.pop()!;
+    if (chain.includes(at)) continue;
+    chain.push(at);
+    const kind = registry.get(byId.get(at)?.type ?? '');
+    for (const e of doc.edges) {
+      if (e.to.node !== at || kind?.inputs[e.to.port]?.kind !== 'model') continue;
+      if (isBuilderKind(registry.get(byId.get(e.from.node)?.type ?? ''))) stack.push(e.from.node);
+    }
+  }
+  return chain;
+}
+
+/** A checkpoint's weights (absolute paths, by builder id), optimizer state and the history so far; every mismatch is a CliError. */
+function readCheckpoint(dir: string, doc: GraphDoc): { checkpoint: Checkpoint; weights: Record<string, string>; optimizerState: Record<string, Map<string, NamedTensor>>; history: TrainStep[] } {
   const file = path.join(dir, CHECKPOINT);
   const bad = (why: string): never => {
     throw new CliError(`--resume ${dir}: ${why}`, EXIT.usage, [{ code: 'bad-checkpoint', message: `--resume ${dir}: ${why}` }]);
@@ -437,6 +484,16 @@ function readCheckpoint(dir: string, doc: GraphDoc): { checkpoint: Checkpoint; w
       bad(`cannot read the weights of "${id}", ${weights[id]}`);
     }
   }
+  const optimizerState: Record<string, Map<string, NamedTensor>> = {};
+  for (const [id, name] of Object.entries(checkpoint.optimizers ?? {})) {
+    if (!ids.includes(id)) bad(`the checkpoint has optimizer state for node "${id}", which this graph lacks; nodes are ${quoteList(ids)}`);
+    const abs = path.resolve(dir, String(name));
+    try {
+      optimizerState[id] = parseSafetensors(readFileSync(abs)).tensors;
+    } catch (e) {
+      bad(`cannot read the optimizer state of "${id}", ${abs}: ${(e as Error).message}`);
+    }
+  }
   let history: TrainStep[] = [];
   try {
     const saved = JSON.parse(readFileSync(path.join(dir, checkpoint.history ?? 'history.json'), 'utf8')) as { history?: TrainStep[] };
@@ -444,5 +501,5 @@ function readCheckpoint(dir: string, doc: GraphDoc): { checkpoint: Checkpoint; w
   } catch {
     // no history beside the checkpoint: the new one starts at the resumed step
   }
-  return { checkpoint, weights, history };
+  return { checkpoint, weights, optimizerState, history };
 }
