@@ -174,3 +174,13 @@ export async function listWeights(): Promise<Array<{ key: string; size: number; 
 export async function deleteWeights(key: string): Promise<void> {
   await (await weftDb()).delete('weights', key);
 }
+
+/** Writes the graph of an existing entry (autosave's write-through); false when it was deleted. */
+export async function updateGraph(id: string, json: string, nodes: number): Promise<boolean> {
+  const db = await weftDb();
+  const tx = db.transaction('graphs', 'readwrite');
+  const entry = await tx.store.get(id);
+  if (entry && entry.json !== json) await tx.store.put({ ...entry, json, nodes, updated: Date.now() });
+  await tx.done;
+  return !!entry;
+}

@@ -1,29 +1,100 @@
 /**
- * CONTRACT STUB (owned by the persistence/sharing work): where the open graph comes from and goes.
- * The canvas (App.tsx) mounts these; the signatures stay, the bodies grow.
+ * Where the open graph comes from and goes: the start graph, autosave, the file menu (library,
+ * examples, import/export, share link, PNG export) and files dropped on the page.
+ * The canvas (App.tsx) mounts these; see docs/saving.md for what a user sees.
  */
-import { loadGraph, type GraphDoc } from '../../graph/index.ts';
+import { useEffect } from 'react';
+import { loadGraph, parseGraph, type GraphDoc } from '../../graph/index.ts';
+import { decodeShare, sharePayload } from '../../graph/share.ts';
 import { DEFAULT_EXAMPLE, examples } from '../examples.ts';
+import { weftGlobal } from '../global.ts';
+import { flush, latestAutosave, persistState, scheduleSave, tell } from './autosave.ts';
+import { describe } from './files.ts';
+import * as db from './db.ts';
+
+export { FileMenu } from './FileMenu.tsx';
+export { putWeights, getWeights, weightsRef } from './weights.ts';
 
 export type StartSource = 'link' | 'autosave' | 'example' | 'empty';
 
-/** The graph the page opens with: a share link in the URL, else the autosaved graph, else ?graph=example, else the default example. */
-export async function loadStartDoc(): Promise<{ doc: GraphDoc; name: string; source: StartSource }> {
-  const q = new URLSearchParams(location.search);
-  const name = q.get('graph') || DEFAULT_EXAMPLE;
-  const text = examples[name];
-  if (!text) throw new Error(`no example graph "${name}": choose one of ${Object.keys(examples).join(', ')}`);
-  return { doc: loadGraph(text), name, source: 'example' };
+export interface StartDoc {
+  doc: GraphDoc;
+  name: string;
+  source: StartSource;
+  /** Why a higher-priority source was passed over (a damaged link, an unknown example). */
+  problems?: string[];
 }
 
-/** Saves the open graph to IndexedDB, debounced, on every change. */
-export function useAutosave(_doc: GraphDoc, _name: string): void {}
+/** Removes what the start consumed from the address bar, so a reload reopens the autosave (with the edits). */
+function forget(what: 'hash' | 'graph'): void {
+  const url = new URL(location.href);
+  if (what === 'hash') url.hash = '';
+  else url.searchParams.delete('graph');
+  history.replaceState(history.state, '', url.href.replace(/#$/, ''));
+}
 
 /**
- * Header menu: graph library (open, rename, duplicate, delete), examples gallery, import/export
- * JSON, share link, export PNG with the graph embedded; also opens PNG/JSON files dropped on the page.
- * `onOpen` replaces the open graph (undoable).
+ * The graph the page opens with: a share link in the URL (`#g=...`), else `?graph=<example>`,
+ * else the autosaved graph, else the default example. Nothing here runs a graph.
  */
-export function FileMenu(_: { doc: GraphDoc; name: string; onOpen: (doc: GraphDoc, name: string) => void; onRename: (name: string) => void }) {
-  return null;
+export async function loadStartDoc(): Promise<StartDoc> {
+  const problems: string[] = [];
+  const payload = sharePayload(location.hash);
+  if (payload !== undefined) {
+    const { doc, errors } = await decodeShare(payload);
+    forget('hash');
+    if (doc && !errors.length) return started({ doc, name: doc.name || 'Shared graph', source: 'link' });
+    problems.push(`could not open the shared graph:\n${describe(errors)}`);
+  }
+  const example = new URLSearchParams(location.search).get('graph');
+  if (example) {
+    forget('graph');
+    const text = examples[example];
+    if (text) return started({ doc: loadGraph(text), name: example, source: 'example' }, problems);
+    problems.push(`no example graph "${example}": choose one of ${Object.keys(examples).join(', ')}`);
+  }
+  try {
+    const rec = await latestAutosave();
+    if (rec) {
+      const { doc, errors } = parseGraph(rec.json);
+      if (doc && !errors.length) return started({ doc, name: rec.name, source: 'autosave' }, problems, rec.libraryId);
+      problems.push(`the autosaved graph could not be opened:\n${describe(errors)}`);
+    }
+  } catch (err) {
+    problems.push(`could not read the autosave: ${(err as Error).message}`);
+  }
+  return started({ doc: loadGraph(examples[DEFAULT_EXAMPLE]), name: DEFAULT_EXAMPLE, source: 'example' }, problems);
 }
+
+function started(start: StartDoc, problems: string[] = [], libraryId?: string): StartDoc {
+  persistState.set({ libraryId });
+  if (problems.length) tell(problems.join('\n'), 'error');
+  else if (start.source === 'link') tell(`opened the shared graph "${start.name}" (not run: press Run when ready)`);
+  weftGlobal().start = { source: start.source, problems };
+  return problems.length ? { ...start, problems } : start;
+}
+
+/** Saves the open graph to IndexedDB, debounced, on every change; flushes when the page is hidden or closed. */
+export function useAutosave(doc: GraphDoc, name: string): void {
+  useEffect(() => scheduleSave(doc, name), [doc, name]);
+  useEffect(() => {
+    const away = () => void flush(true);
+    const onVisibility = () => document.visibilityState === 'hidden' && away();
+    addEventListener('pagehide', away);
+    document.addEventListener('visibilitychange', onVisibility);
+    return () => {
+      removeEventListener('pagehide', away);
+      document.removeEventListener('visibilitychange', onVisibility);
+      void flush();
+    };
+  }, []);
+}
+
+/** What the e2e tests reach: the DB layer, and a flush to wait on before a reload. */
+declare global {
+  interface WeftGlobal {
+    start?: { source: StartSource; problems: string[] };
+    persist?: { db: typeof db; flush: () => Promise<void>; state: typeof persistState.get };
+  }
+}
+if (typeof window !== 'undefined') weftGlobal().persist = { db, flush: () => flush(), state: persistState.get };
