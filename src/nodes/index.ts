@@ -2,6 +2,7 @@
 import { Optimizer, Trainer } from './train.ts';
 import { Registry, type AnyNodeKind } from '../runtime/index.ts';
 import { Dataset } from './data.ts';
+import { PromptDropout, RandomTimesteps } from './diffusion-train.ts';
 import { BCE, FeatureMatching, FlowNLL, GANLoss, KLDivergence, MSE, WeightedSum } from './losses.ts';
 import { ActNorm, AffineCoupling, FlowForward, FlowInverse, Invertible1x1Conv } from './flow/index.ts';
 import { Discriminate, Discriminator } from './gan.ts';
@@ -14,9 +15,9 @@ import { EncodeText, Text, TextEncoder } from './text.ts';
 import { UNet, UNetPredict } from './unet.ts';
 import { Reparameterize, VAE, VAEDecode, VAEEncode } from './vae.ts';
 
-export const builtinKinds: AnyNodeKind[] = [NoiseSource, Constant, Text, Add, Scale, Lerp, ImageOutput, TensorOutput, Plot, TextEncoder, EncodeText, UNet, UNetPredict, Scheduler, AddNoise, Sampler, VAE, VAEEncode, VAEDecode, Reparameterize, Discriminator, Discriminate, ActNorm, Invertible1x1Conv, AffineCoupling, FlowForward, FlowInverse, Dataset, KLDivergence, BCE, MSE, GANLoss, FeatureMatching, FlowNLL, WeightedSum, Optimizer, Trainer];
+export const builtinKinds: AnyNodeKind[] = [NoiseSource, Constant, Text, Add, Scale, Lerp, ImageOutput, TensorOutput, Plot, TextEncoder, EncodeText, UNet, UNetPredict, Scheduler, AddNoise, RandomTimesteps, PromptDropout, Sampler, VAE, VAEEncode, VAEDecode, Reparameterize, Discriminator, Discriminate, ActNorm, Invertible1x1Conv, AffineCoupling, FlowForward, FlowInverse, Dataset, KLDivergence, BCE, MSE, GANLoss, FeatureMatching, FlowNLL, WeightedSum, Optimizer, Trainer];
 
 /** A fresh registry holding every built-in kind (add your own with .register()). */
 export const createRegistry = (): Registry => new Registry(builtinKinds);
 
-export { NoiseSource, Constant, Text, Add, Scale, Lerp, ImageOutput, TensorOutput, Plot, TextEncoder, EncodeText, UNet, UNetPredict, Sampler, VAE, VAEEncode, VAEDecode, Reparameterize, Discriminator, Discriminate, ActNorm, Invertible1x1Conv, AffineCoupling, FlowForward, FlowInverse, Dataset, KLDivergence, BCE, MSE, GANLoss, FeatureMatching, FlowNLL, WeightedSum };
+export { NoiseSource, Constant, Text, Add, Scale, Lerp, ImageOutput, TensorOutput, Plot, TextEncoder, EncodeText, UNet, UNetPredict, RandomTimesteps, PromptDropout, Sampler, VAE, VAEEncode, VAEDecode, Reparameterize, Discriminator, Discriminate, ActNorm, Invertible1x1Conv, AffineCoupling, FlowForward, FlowInverse, Dataset, KLDivergence, BCE, MSE, GANLoss, FeatureMatching, FlowNLL, WeightedSum };

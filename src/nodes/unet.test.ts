@@ -42,6 +42,7 @@ describe('U-Net shapes', () => {
     { name: '2 levels, attention at 1, cross-attention', unet: TINY, sample: [2, 8, 8, 4], context: [2, 5, 8], out: [2, 8, 8, 4] },
     { name: '1 level, 2 res blocks, attention at 0, no context, 3 -> 6 channels, H ≠ W', unet: { ...TINY, inChannels: 3, outChannels: 6, baseChannels: 8, channelMults: [1], resBlocks: 2, attentionLevels: '0', contextDim: 0, groups: 4 }, sample: [1, 6, 10, 3], out: [1, 6, 10, 6] },
     { name: '3 levels, attention at 1 and 2, one context for a batch of 3', unet: { ...TINY, channelMults: [1, 2, 2], attentionLevels: '1, 2' }, sample: [3, 8, 12, 4], context: [1, 3, 8], out: [3, 8, 12, 4] },
+    { name: '1 level on 7x7 latents, attention only in the middle block ("mid")', unet: { ...TINY, baseChannels: 8, channelMults: [1], attentionLevels: 'mid', groups: 4 }, sample: [2, 7, 7, 4], context: [2, 5, 8], out: [2, 7, 7, 4] },
     { name: '2 levels, no attention anywhere, one group', unet: { ...TINY, inChannels: 2, outChannels: 2, channelMults: [1, 1], attentionLevels: '', contextDim: 0, groups: 1 }, sample: [3, 4, 4, 2], out: [3, 4, 4, 2] },
   ];
   for (const c of cases) {
@@ -80,6 +81,7 @@ describe('U-Net shapes', () => {
     const { errors } = rt.compile(predictGraph({ ...TINY, attentionLevels: 'one, two' }, [1, 8, 8, 4]));
     expect(errors).toEqual([expect.objectContaining({ code: 'bad-param', nodeId: 'unet', port: 'attentionLevels' })]);
     expect(parseLevels(' 2, 0,2 ')).toEqual([0, 2]);
+    expect(parseLevels('mid, 1')).toEqual([1]);
   });
 });
 
@@ -128,6 +130,21 @@ describe('U-Net values', () => {
     expect(m.names()).toContain('down.1.attn.0.cross.k.w');
     expect(m.names()).not.toContain('down.0.attn.0.self.q.w'); // no attention at level 0
     again.dispose();
+  });
+});
+
+describe('attention only in the middle block', () => {
+  it('"mid" puts one transformer in the middle block and none at the levels; "1" puts them at level 1 and in the middle', () => {
+    const mid = build({ ...TINY, attentionLevels: [], midAttention: true });
+    const names = mid.names().filter((n) => n.includes('.attn'));
+    expect(new Set(names.map((n) => n.split('.attn')[0]))).toEqual(new Set(['mid']));
+    expect(names).toContain('mid.attn.cross.k.w');
+    const levels = build({ ...TINY, attentionLevels: [1] });
+    expect(levels.names()).toContain('mid.attn.cross.k.w');
+    expect(levels.names()).toContain('down.1.attn.0.self.q.w');
+    const none = build({ ...TINY, attentionLevels: [] });
+    expect(none.names().some((n) => n.includes('.attn'))).toBe(false);
+    for (const m of [mid, levels, none]) m.dispose();
   });
 });
 

@@ -13,7 +13,7 @@
  *   Attn(h) = h + proj_out(FF ∘ CrossAttn(ctx) ∘ SelfAttn (proj_in(GN(h))))   each sub-block pre-norm, residual
  *
  *   conv_in -> down levels (res [+ attn]) × resBlocks, then ↓2 except at the last level, each output a skip
- *           -> mid (res, attn if any level has attention, res)
+ *           -> mid (res, attn if any level has attention or attentionLevels lists "mid", res)
  *           -> up levels, deepest first: (concat skip, res [+ attn]) × (resBlocks + 1), then ↑2 except at level 0
  *           -> GN, SiLU, conv_out -> [N, H, W, Cout]
  * So H and W must be divisible by 2^(levels − 1).
@@ -32,19 +32,25 @@ export type UNetConfig = {
   channelMults: number[];
   resBlocks: number;
   attentionLevels: number[];
+  /** A transformer in the middle block; absent: whenever some level has one. */
+  midAttention?: boolean;
   /** Width of the text context; 0 = no cross-attention (an unconditional U-Net). */
   contextDim: number;
   groups: number;
   heads: number;
 };
 
-const LEVELS_RE = /^\s*(\d+\s*(,\s*\d+\s*)*)?$/;
+const LEVELS_RE = /^\s*((\d+|mid)\s*(,\s*(\d+|mid)\s*)*)?$/;
 const levelsParam = (def: string): ParamSpec<string> => ({
-  ...textParam(def, { maxLength: 100, doc: 'levels (0 = full resolution) with self- and cross-attention, comma-separated, e.g. "1,2"; empty for none' }),
-  schema: z.string().max(100).regex(LEVELS_RE, 'must be level numbers separated by commas, e.g. "1,2", or empty'),
+  ...textParam(def, { maxLength: 100, doc: 'levels (0 = full resolution) with self- and cross-attention, comma-separated, e.g. "1,2" (the middle block too); "mid" alone: only the middle block; empty for none' }),
+  schema: z.string().max(100).regex(LEVELS_RE, 'must be level numbers (or "mid") separated by commas, e.g. "1,2", or empty'),
 });
 
-export const parseLevels = (s: string): number[] => [...new Set(s.split(',').map((x) => x.trim()).filter(Boolean).map(Number))].sort((a, b) => a - b);
+export const parseLevels = (s: string): number[] =>
+  [...new Set(s.split(',').map((x) => x.trim()).filter((x) => x && x !== 'mid').map(Number))].sort((a, b) => a - b);
+
+/** Whether the middle block has a transformer: "mid" listed, or any level listed. */
+export const hasMidAttention = (c: Pick<UNetConfig, 'attentionLevels' | 'midAttention'>): boolean => c.midAttention ?? c.attentionLevels.length > 0;
 
 /** Rejects configs the forward pass could not run, naming the param at fault. */
 function checkConfig(c: UNetConfig): void {
@@ -55,7 +61,7 @@ function checkConfig(c: UNetConfig): void {
   for (const lvl of c.attentionLevels) {
     if (lvl >= c.channelMults.length) shapeError('attentionLevels', `level ${lvl} does not exist: the U-Net has levels 0…${c.channelMults.length - 1}`);
   }
-  const attended = c.attentionLevels.length ? [...c.attentionLevels, c.channelMults.length - 1] : [];
+  const attended = hasMidAttention(c) ? [...c.attentionLevels, c.channelMults.length - 1] : [];
   for (const lvl of attended) {
     const ch = c.channelMults[lvl] * c.baseChannels;
     if (ch % c.heads !== 0) shapeError('heads', `${ch} channels at level ${lvl} do not split into ${c.heads} heads`);
@@ -157,7 +163,7 @@ export function unetForward(m: ModelHandle, x: tf.Tensor4D, t: tf.Tensor1D, cont
   }
   // 4. mid, at the lowest resolution
   h = resBlock(m, 'mid.res.0', h, chans[levels - 1], temb, c.groups);
-  if (attn.size) h = transformer(m, 'mid.attn', h, ctx, c);
+  if (hasMidAttention(c)) h = transformer(m, 'mid.attn', h, ctx, c);
   h = resBlock(m, 'mid.res.1', h, chans[levels - 1], temb, c.groups);
   // 5. up: one more block per level than on the way down, each eating one skip
   for (let i = levels - 1; i >= 0; i--) {
@@ -191,6 +197,7 @@ function configFrom(p: Omit<UNetConfig, 'attentionLevels'> & { attentionLevels: 
     channelMults: [...p.channelMults],
     resBlocks: p.resBlocks,
     attentionLevels: parseLevels(p.attentionLevels),
+    ...(/\bmid\b/.test(p.attentionLevels) ? { midAttention: true } : {}),
     contextDim: p.contextDim,
     groups: p.groups,
     heads: p.heads,
