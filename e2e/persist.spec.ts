@@ -61,11 +61,16 @@ test('an edit is restored from IndexedDB after a reload, even one made just befo
   const errors = await openEditor(page);
   expect(await page.evaluate(() => window.__weft!.start!.source)).toBe('example');
   const doc = edited();
-  await open(page, doc, 'my blend');
-  const want = await docText(page);
-  expect(want).toBe(serializeGraph(doc));
-  // no wait for the debounce: the pagehide flush must carry it
-  await page.reload();
+  const want = serializeGraph(doc);
+  // Reload within the debounce window, right after the edit has rendered: the flush on pagehide
+  // must carry it.
+  const reloaded = page.waitForEvent('load');
+  await page.evaluate(async (d) => {
+    window.__weft!.editor!.open(d, 'my blend');
+    await new Promise((r) => setTimeout(r, 20));
+    location.reload();
+  }, doc);
+  await reloaded;
   await page.waitForFunction(() => !!window.__weft?.editor?.getDoc);
   expect(await page.evaluate(() => window.__weft!.start!.source)).toBe('autosave');
   expect(await docText(page)).toBe(want);
@@ -75,6 +80,21 @@ test('an edit is restored from IndexedDB after a reload, even one made just befo
   await open(page, example('tinted-noise'));
   const next = serializeGraph(example('tinted-noise'));
   await expect.poll(() => page.evaluate(async () => (await window.__weft!.persist!.db.readAutosave())?.json)).toBe(next);
+  expect(errors).toEqual([]);
+});
+
+test('?graph= takes precedence over the autosave, and a reload after it reopens the autosave', async ({ page }) => {
+  const errors = await openEditor(page);
+  await open(page, edited());
+  await page.evaluate(() => window.__weft!.persist!.flush());
+  await openEditor(page, '/?graph=tinted-noise&backend=wasm');
+  expect(await docText(page)).toBe(serializeGraph(example('tinted-noise')));
+  expect(new URL(page.url()).search).toBe('?backend=wasm');
+  await page.evaluate(() => window.__weft!.persist!.flush());
+  await page.reload();
+  await page.waitForFunction(() => !!window.__weft?.editor?.getDoc);
+  expect(await page.evaluate(() => window.__weft!.start!.source)).toBe('autosave');
+  expect(await docText(page)).toBe(serializeGraph(example('tinted-noise')));
   expect(errors).toEqual([]);
 });
 
