@@ -32,13 +32,18 @@ async function openAndRun(page: Page, query: string) {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`/${query}`);
-  // The page runs the built-in example once on load.
+  await expect(page.getByTestId('backend')).not.toHaveText('…');
+  // Nothing runs by itself (a shared graph must not): the page waits for Run.
+  expect(await page.evaluate(() => window.__weft?.lastResult)).toBeUndefined();
+  await expect(page.getByTestId('status')).toHaveText('idle');
+  await page.getByTestId('run').click();
   await expect(page.getByTestId('status')).toHaveText('done');
   expect(errors).toEqual([]);
 }
 
 async function canvasPixels(page: Page): Promise<RGBAImage> {
-  return page.getByTestId('preview').evaluate((el) => {
+  // the ImageOutput node "preview" draws on its canvas preview-<node id>
+  return page.getByTestId('preview-preview').evaluate((el) => {
     const c = el as HTMLCanvasElement;
     const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
     return { width: c.width, height: c.height, rgba: Array.from(data) as unknown as Uint8ClampedArray };

@@ -52,3 +52,11 @@ export interface WeftHook {
 }
 
 export const weftHook = (): WeftHook => ((window as unknown as { __weft?: WeftHook }).__weft ??= {});
+
+declare global {
+  /** The run part's fields on `window.__weft` (see src/editor/global.ts). */
+  interface WeftGlobal {
+    run?: WeftHook['run'];
+    plots?: WeftHook['plots'];
+  }
+}
