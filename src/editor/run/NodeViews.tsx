@@ -190,13 +190,13 @@ function TrainerControls({ id }: { id: string }) {
   const paused = mine && train.phase === 'paused';
   return (
     <div className="run-trainer nodrag">
-      <button data-testid={`train-${id}`} disabled={training || running} onClick={() => void session.train(id)}>
+      <button data-testid={`trainer-train-${id}`} disabled={training || running} onClick={() => void session.train(id)}>
         {paused ? 'Resume' : 'Train'}
       </button>
-      <button data-testid={`pause-${id}`} disabled={!mine || !training} onClick={() => session.pause()}>
+      <button data-testid={`trainer-pause-${id}`} disabled={!mine || !training} onClick={() => session.pause()}>
         Pause
       </button>
-      <button data-testid={`train-stop-${id}`} disabled={!mine || !(training || paused)} onClick={() => session.stopTraining()}>
+      <button data-testid={`trainer-stop-${id}`} disabled={!mine || !(training || paused)} onClick={() => session.stopTraining()}>
         Stop
       </button>
       {mine && train.history.length > 0 && (

@@ -36,12 +36,12 @@ function requestedBackend(): { backend: BackendRequest; error?: string } {
 /** Wraps the editor: owns the runtime, the last run's per-node states and outputs. */
 export function RunProvider({ doc, edit, children }: { doc: GraphDoc; edit: EditFn; children: ReactNode }) {
   const [session] = useState(() => new RunSession(doc, { backend: requestedBackend().backend, getRuntime: pageRuntime, putWeights }));
-  session.setDoc(doc);
   session.setEdit(edit);
+  useEffect(() => session.setDoc(doc), [session, doc]);
   useEffect(() => {
     const { error } = requestedBackend();
     if (error) weftHook().error = error;
-    void session.start();
+    void session.start().then(() => error && session.notice(`${error} (using auto)`));
     const publish = () => exposeForTests(session.getSnapshot());
     publish();
     return session.subscribe(publish);

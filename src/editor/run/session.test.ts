@@ -55,7 +55,10 @@ describe('runs', () => {
     expect(samplerProgress.map((st) => st!.detail)).toContain('step 10/10');
     expect(s.getSnapshot().images.image).toMatchObject({ width: 64, height: 32 });
 
+    // the edit makes the sampler's state and everything downstream stale; upstream keeps "done"
     s.setDoc(setParam(ldm, 'sampler', 'cfgScale', 7.5));
+    for (const id of ['sampler', 'decode', 'image', 'latent']) expect(s.getSnapshot().states[id], id).toBeUndefined();
+    for (const id of ['textEncoder', 'unet', 'vae']) expect(s.getSnapshot().states[id].status, id).toBe('done');
     await s.run();
     const st = s.getSnapshot().states;
     for (const id of ['prompt', 'textEncoder', 'encode', 'unet', 'noise', 'scheduler', 'vae']) expect(st[id].status, id).toBe('cached');

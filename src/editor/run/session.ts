@@ -18,6 +18,7 @@
 import { GraphError, type GraphDoc, type GraphIssue } from '../../graph/index.ts';
 import {
   imageGrid,
+  recipeKey,
   serializeSafetensors,
   type BackendInfo,
   type BackendRequest,
@@ -94,6 +95,14 @@ const emptyTrain = (): TrainState => ({ phase: 'idle', history: [], stepsDone: 0
 const isTensorData = (v: unknown): v is TensorData =>
   typeof v === 'object' && v !== null && Array.isArray((v as TensorData).shape) && ArrayBuffer.isView((v as TensorData).data);
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+/** Each node's recipe key without run-time extras (weights digests, trained versions): what an edit changes. */
+function recipesOf(rt: Runtime, doc: GraphDoc): Map<string, string> {
+  const keys = new Map<string, string>();
+  const plan = rt.compile(doc).plan;
+  if (plan) for (const n of plan.nodes) keys.set(n.id, recipeKey(n, keys, rt.backend.name));
+  return keys;
+}
+
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'graph';
 
 export class RunSession {
@@ -106,6 +115,9 @@ export class RunSession {
   private pauseRequested = false;
   private pinned: string[] = [];
   private rtPromise?: Promise<Runtime>;
+  private runtime?: Runtime;
+  /** Each node's recipe at the last run or training, to tell which states an edit made stale. */
+  private recipes = new Map<string, string>();
 
   constructor(
     doc: GraphDoc,
@@ -134,8 +146,26 @@ export class RunSession {
     this.set({ states: { ...this.snap.states, [id]: state } });
   }
 
+  /**
+   * The open graph changed: nodes whose recipe (kind, params, inputs' recipes) changed since the
+   * last run lose their state, so a badge never claims "cached" or "done" for what was edited.
+   */
   setDoc(doc: GraphDoc): void {
+    if (doc === this.doc) return;
     this.doc = doc;
+    if (!this.recipes.size || !this.runtime) return;
+    const now = recipesOf(this.runtime, doc);
+    const states = { ...this.snap.states };
+    let changed = false;
+    for (const id of Object.keys(states)) {
+      if (now.get(id) !== this.recipes.get(id)) (changed = true), delete states[id];
+    }
+    if (changed) this.set({ states });
+  }
+
+  /** Message for a problem found outside a run (an unknown ?backend=). */
+  notice(message: string): void {
+    this.set({ status: 'error', error: message });
   }
   setEdit(edit: EditFn): void {
     this.edit = edit;
@@ -158,7 +188,11 @@ export class RunSession {
     const pending = this.rtPromise;
     try {
       const rt = await pending;
-      if (pending === this.rtPromise && this.snap.backend !== rt.backend) this.set({ backend: rt.backend, cache: rt.cacheStats() });
+      if (pending === this.rtPromise && this.snap.backend !== rt.backend) {
+        this.runtime = rt;
+        this.recipes.clear();
+        this.set({ backend: rt.backend, cache: rt.cacheStats() });
+      }
       return rt;
     } catch (err) {
       if (pending === this.rtPromise) {
@@ -177,6 +211,7 @@ export class RunSession {
     if (!rt || this.busy) return;
     this.set({ status: 'running', error: undefined, states: {} });
     const doc = this.doc;
+    this.recipes = recipesOf(rt, doc);
     const abort = (this.runAbort = new AbortController());
     try {
       const res = await rt.run(doc, { signal: abort.signal, onEvent: (e) => this.onEvent(e) });
@@ -290,6 +325,7 @@ export class RunSession {
     const trainer = trainerId ?? plan.nodes.find((n) => n.kind.training?.role === 'trainer')?.id;
     const node = trainer ? plan.byId.get(trainer) : undefined;
     if (!trainer || !node) return this.setTrain({ phase: 'error', message: 'this graph has no Trainer node' });
+    this.recipes = recipesOf(rt, doc);
     const t = this.snap.train.trainer === trainer ? this.snap.train : { ...emptyTrain(), trainer };
     const start = t.stepsDone;
     const target = t.phase === 'paused' && t.target > start ? t.target : start + Number(node.params.iterations);
