@@ -58,6 +58,7 @@ describe('runs', () => {
     // the edit makes the sampler's state and everything downstream stale; upstream keeps "done"
     s.setDoc(setParam(ldm, 'sampler', 'cfgScale', 7.5));
     for (const id of ['sampler', 'decode', 'image', 'latent']) expect(s.getSnapshot().states[id], id).toBeUndefined();
+    expect(s.getSnapshot().images.image).toBeUndefined(); // the picture no longer stands for this graph
     for (const id of ['textEncoder', 'unet', 'vae']) expect(s.getSnapshot().states[id].status, id).toBe('done');
     await s.run();
     const st = s.getSnapshot().states;
@@ -88,6 +89,14 @@ describe('runs', () => {
     const snap = s.getSnapshot();
     expect(snap.status).toBe('error');
     expect(snap.states.vae).toMatchObject({ status: 'error', message: expect.stringContaining('no-such.safetensors') });
+  });
+
+  it('opening another graph leaves nothing of the last run: idle, no states, no pictures', async () => {
+    const { s } = session(ldm);
+    await s.run();
+    s.setDoc(vaeTrain);
+    expect(s.getSnapshot()).toMatchObject({ status: 'idle', states: {}, images: {}, outputs: {} });
+    expect(s.getSnapshot().lastRun).toBeUndefined();
   });
 
   it('thumbnails on demand read every output of one node', async () => {

@@ -148,19 +148,28 @@ export class RunSession {
 
   /**
    * The open graph changed: nodes whose recipe (kind, params, inputs' recipes) changed since the
-   * last run lose their state, so a badge never claims "cached" or "done" for what was edited.
+   * last run lose their state, outputs and pictures, so a badge never claims "cached" or "done"
+   * for what was edited and a picture never stands for a graph that would not draw it. When
+   * nothing of the last run is left (another graph was opened), the status goes back to idle.
    */
   setDoc(doc: GraphDoc): void {
     if (doc === this.doc) return;
     this.doc = doc;
-    if (!this.recipes.size || !this.runtime) return;
+    if (!this.recipes.size || !this.runtime || this.busy) return;
     const now = recipesOf(this.runtime, doc);
-    const states = { ...this.snap.states };
-    let changed = false;
-    for (const id of Object.keys(states)) {
-      if (now.get(id) !== this.recipes.get(id)) (changed = true), delete states[id];
-    }
-    if (changed) this.set({ states });
+    const stale = (id: string) => now.get(id) !== this.recipes.get(id);
+    const keep = <T,>(m: Record<string, T>) => Object.fromEntries(Object.entries(m).filter(([id]) => !stale(id)));
+    const s = this.snap;
+    if (![...Object.keys(s.states), ...Object.keys(s.outputs), ...Object.keys(s.peeks)].some(stale)) return;
+    const states = keep(s.states);
+    const left = Object.keys(states).length > 0;
+    this.set({
+      states,
+      outputs: keep(s.outputs),
+      images: keep(s.images),
+      peeks: keep(s.peeks),
+      ...(left ? {} : { status: 'idle' as const, error: undefined, lastRun: undefined }),
+    });
   }
 
   /** Message for a problem found outside a run (an unknown ?backend=). */
