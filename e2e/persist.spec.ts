@@ -6,7 +6,8 @@
  * deletes.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import { loadGraph, serializeGraph, type GraphDoc } from '../src/graph/index.ts';
 import { embedGraph, graphTextFromPng } from '../src/graph/png.ts';
@@ -246,4 +247,28 @@ test('weights stored in IndexedDB come back byte for byte', async ({ page }) => 
   });
   expect(back.same).toBe(true);
   expect(back.list.map((w) => [w.key, w.size])).toEqual([['vae/step-5', 1000]]);
+});
+
+test('the runtime reads idb:<key> weights from IndexedDB and the example weights from the bundle', async ({ page }) => {
+  await openEditor(page);
+  const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+  const pageSha = (file: string) =>
+    page.evaluate(async (f) => {
+      const bytes = await window.__weft!.persist!.readFile(f);
+      return Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)), (b) => b.toString(16).padStart(2, '0')).join('');
+    }, file);
+
+  const bytes = Uint8Array.from({ length: 4096 }, (_, i) => (i * 13) & 255);
+  const key = await page.evaluate((b) => window.__weft!.persist!.putWeights('', new Uint8Array(b)), Array.from(bytes));
+  expect(key).toMatch(/^sha256-[0-9a-f]{32}$/);
+  expect(await pageSha(`idb:${key}`)).toBe(sha(bytes));
+  await expect(pageSha('idb:not-there')).rejects.toThrow(/no weights "not-there" in this browser's storage/);
+
+  // every weights file the examples ship (those present when the page was built), as a graph names it
+  const dir = new URL('../graphs/weights/', import.meta.url);
+  const assets = readdirSync(new URL('../dist/assets/', import.meta.url));
+  const shipped = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.safetensors')) : [];
+  const built = shipped.filter((f) => assets.some((a) => a.startsWith(`${f.replace(/\.safetensors$/, '')}-`)));
+  for (const f of built) expect(await pageSha(`weights/${f}`), f).toBe(sha(readFileSync(new URL(f, dir))));
+  await expect(pageSha('weights/no-such-file.safetensors')).rejects.toThrow(/no such file/);
 });

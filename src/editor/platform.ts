@@ -52,6 +52,8 @@ export const browserPlatform: Platform = {
     const url = bundled ? new URL(bundled, document.baseURI) : new URL(file, new URL(baseDir ?? './', document.baseURI));
     const res = await fetch(url);
     if (!res.ok) throw new Error(`could not fetch ${bundled ? `${file} (bundled as ${url.href})` : url.href}: HTTP ${res.status}`);
+    // A single-page server answers any unknown path with the app's own page, status 200.
+    if (/^text\/html/i.test(res.headers.get('content-type') ?? '')) throw new Error(`could not fetch ${url.href}: no such file (the server answered with a web page)`);
     return new Uint8Array(await res.arrayBuffer());
   },
 };

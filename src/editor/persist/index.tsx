@@ -13,6 +13,9 @@ import { describe } from './files.ts';
 import * as db from './db.ts';
 
 export { FileMenu } from './FileMenu.tsx';
+import { putWeights } from './weights.ts';
+import { browserPlatform } from '../platform.ts';
+
 export { putWeights, getWeights, weightsRef } from './weights.ts';
 
 export type StartSource = 'link' | 'autosave' | 'example' | 'empty';
@@ -94,7 +97,16 @@ export function useAutosave(doc: GraphDoc, name: string): void {
 declare global {
   interface WeftGlobal {
     start?: { source: StartSource; problems: string[] };
-    persist?: { db: typeof db; flush: () => Promise<void>; state: typeof persistState.get };
+    persist?: {
+      db: typeof db;
+      flush: () => Promise<void>;
+      state: typeof persistState.get;
+      putWeights: typeof putWeights;
+      /** The runtime's file reader: `idb:<key>`, bundled example weights, else HTTP. */
+      readFile: (file: string) => Promise<Uint8Array>;
+    };
   }
 }
-if (typeof window !== 'undefined') weftGlobal().persist = { db, flush: () => flush(), state: persistState.get };
+if (typeof window !== 'undefined') {
+  weftGlobal().persist = { db, flush: () => flush(), state: persistState.get, putWeights, readFile: (f) => browserPlatform.readFile(f) };
+}
