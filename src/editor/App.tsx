@@ -1,158 +1,142 @@
 /**
- * The seed of the editor: show a built-in example graph read-only, pick a backend, run it, and
- * draw its image output. Query string: `?graph=<example>` and `?backend=auto|webgpu|wasm|cpu`.
- * `window.__weft` exposes the backend and a summary of the last run for the e2e tests.
+ * The editor page: the start graph (from the persistence part), one store for it, one compile per
+ * edit, and around the canvas the parts that run it (RunProvider, RunToolbar, TrainPanel) and save
+ * it (useAutosave, FileMenu). `window.__weft.editor` drives the same store from tests.
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { loadGraph, type GraphDoc } from '../graph/index.ts';
-import { imageGrid, type BackendInfo, type RunResult, type Runtime, type TensorData } from '../runtime/index.ts';
-import { DEFAULT_EXAMPLE, examples } from './examples.ts';
-import { GraphView } from './GraphView.tsx';
-import { pageRuntime, parseBackend } from './runtime.ts';
+import { ReactFlowProvider } from '@xyflow/react';
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import type { GraphDoc } from '../graph/index.ts';
+import { createRegistry } from '../nodes/index.ts';
+import { compile } from '../runtime/index.ts';
+import { Canvas } from './canvas/Canvas.tsx';
+import { EditorCtx, type EditorApi, type NoticeKind } from './canvas/context.ts';
+import { Inspector } from './canvas/Inspector.tsx';
+import { badEdges, emptyCache, nodeInfos } from './canvas/view.ts';
+import { indexGraph } from './connect.ts';
+import { renameNode, setNodeParam } from './graph-ops.ts';
+import { weftGlobal } from './global.ts';
+import { FileMenu, loadStartDoc, useAutosave } from './persist/index.tsx';
+import { RunProvider, RunToolbar, TrainPanel, type EditFn } from './run/index.tsx';
+import { EditError, EditorStore, type Recipe } from './store.ts';
 
-type Status = 'starting' | 'ready' | 'running' | 'done' | 'error';
-
-interface RunSummary {
-  ms: number;
-  nodes: RunResult['nodes'];
-  /** Per output node and port: the tensor shape, or the number. */
-  outputs: Record<string, Record<string, number[] | number | string>>;
-  image?: { nodeId: string; width: number; height: number };
-}
-
-declare global {
-  interface Window {
-    __weft?: { backend?: BackendInfo; lastResult?: RunSummary; error?: string };
-  }
-}
-
-function readPage(): { doc: GraphDoc; name: string; backend: ReturnType<typeof parseBackend> } {
-  const q = new URLSearchParams(location.search);
-  const name = q.get('graph') || DEFAULT_EXAMPLE;
-  const text = examples[name];
-  if (!text) throw new Error(`no example graph "${name}": choose one of ${Object.keys(examples).join(', ')}`);
-  return { doc: loadGraph(text), name, backend: parseBackend(q.get('backend')) };
-}
-
-const isTensorData = (v: unknown): v is TensorData =>
-  typeof v === 'object' && v !== null && Array.isArray((v as TensorData).shape) && ArrayBuffer.isView((v as TensorData).data);
-
-function summarize(res: RunResult): RunSummary {
-  const outputs: RunSummary['outputs'] = {};
-  for (const [id, ports] of Object.entries(res.outputs)) {
-    outputs[id] = {};
-    for (const [port, v] of Object.entries(ports)) {
-      outputs[id][port] = isTensorData(v) ? v.shape : typeof v === 'number' ? v : String(v);
-    }
-  }
-  return { ms: res.ms, nodes: res.nodes, outputs };
-}
-
-/** The ImageOutput to show: the one called "preview", else the first. */
-function previewNode(doc: GraphDoc) {
-  const images = doc.nodes.filter((n) => n.type === 'ImageOutput');
-  return images.find((n) => n.id === 'preview') ?? images[0];
-}
+const registry = createRegistry();
 
 export function App() {
-  const page = useMemo(() => {
-    try {
-      return readPage();
-    } catch (err) {
-      return { error: (err as Error).message };
-    }
-  }, []);
-  const [runtime, setRuntime] = useState<Runtime>();
-  const [status, setStatus] = useState<Status>('starting');
-  const [error, setError] = useState<string>();
-  const [summary, setSummary] = useState<RunSummary>();
-  const canvas = useRef<HTMLCanvasElement>(null);
-  const autoRan = useRef(false);
-
-  const fail = useCallback((err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
-    setError(message);
-    setStatus('error');
-    window.__weft = { ...window.__weft, error: message };
-  }, []);
-
+  const [start, setStart] = useState<{ doc: GraphDoc; name: string } | { error: string }>();
   useEffect(() => {
-    if ('error' in page) return fail(new Error(page.error));
-    pageRuntime(page.backend).then((rt) => {
-      window.__weft = { ...window.__weft, backend: rt.backend };
-      setRuntime(rt);
-      setStatus('ready');
-    }, fail);
-  }, [page, fail]);
+    loadStartDoc().then(setStart, (err: Error) => {
+      weftGlobal().error = err.message;
+      setStart({ error: err.message });
+    });
+  }, []);
+  if (!start) return <div className="weft-app loading">Loading…</div>;
+  if ('error' in start) {
+    return (
+      <pre className="error" data-testid="error">
+        {start.error}
+      </pre>
+    );
+  }
+  return <Editor initial={start.doc} initialName={start.name} />;
+}
 
-  const run = useCallback(async () => {
-    if (!runtime || 'error' in page) return;
-    setStatus('running');
-    setError(undefined);
-    try {
-      const res = await runtime.run(page.doc);
-      const next = summarize(res);
-      const node = previewNode(page.doc);
-      const image = node && res.outputs[node.id]?.image;
-      if (node && isTensorData(image) && canvas.current) {
-        const columns = Number(runtime.compile(page.doc).plan?.byId.get(node.id)?.params.columns ?? 0);
-        const grid = imageGrid(image, columns);
-        const el = canvas.current;
-        el.width = grid.width;
-        el.height = grid.height;
-        el.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(grid.rgba), grid.width, grid.height), 0, 0);
-        next.image = { nodeId: node.id, width: grid.width, height: grid.height };
+interface Notice {
+  text: string;
+  kind: NoticeKind;
+  at: number;
+}
+
+function Editor({ initial, initialName }: { initial: GraphDoc; initialName: string }) {
+  const [store] = useState(() => new EditorStore(initial));
+  const doc = useSyncExternalStore(store.subscribe, store.getSnapshot);
+  const [name, setName] = useState(initialName);
+  const [notice, setNotice] = useState<Notice>();
+  useAutosave(doc, name);
+
+  // One compile per edit; everything the canvas shows is derived from it.
+  const compiled = useMemo(() => compile(doc, registry), [doc]);
+  const cache = useRef(emptyCache());
+  const infos = useMemo(() => (cache.current = nodeInfos(doc, registry, compiled, cache.current)), [doc, compiled]);
+  const bad = useMemo(() => badEdges(compiled), [compiled]);
+  const index = useMemo(() => indexGraph(doc, registry, compiled.types), [doc, compiled]);
+  const indexRef = useRef(index);
+  indexRef.current = index;
+
+  const notify = useCallback((text: string, kind: NoticeKind = 'info') => setNotice({ text, kind, at: Date.now() }), []);
+  useEffect(() => {
+    if (!notice) return;
+    const t = setTimeout(() => setNotice(undefined), 8000);
+    return () => clearTimeout(t);
+  }, [notice]);
+
+  const api = useMemo<EditorApi>(() => {
+    const edit = (label: string, recipe: Recipe): boolean => {
+      try {
+        return store.apply(label, recipe);
+      } catch (err) {
+        if (!(err instanceof EditError)) throw err;
+        notify(err.message, 'error');
+        return false;
       }
-      setSummary(next);
-      window.__weft = { ...window.__weft, lastResult: next };
-      setStatus('done');
-    } catch (err) {
-      fail(err);
-    }
-  }, [runtime, page, fail]);
+    };
+    return {
+      store,
+      registry,
+      index: () => indexRef.current,
+      edit,
+      setParam: (id, param, value) => void edit(`set ${id}.${param}`, (d) => setNodeParam(d, id, param, value)),
+      rename: (id, next) => {
+        if (edit(`rename ${id} → ${next}`, (d) => renameNode(d, id, next))) return null;
+        return `could not rename "${id}"`;
+      },
+      notify,
+    };
+  }, [store, notify]);
 
-  // Built-in examples run once on load; a shared or user graph will not.
+  const editFn = useCallback<EditFn>((label, recipe) => void api.edit(label, recipe as Recipe), [api]);
+  const onOpen = useCallback((next: GraphDoc, nextName: string) => {
+    store.replace(`open ${nextName}`, next);
+    setName(nextName);
+  }, [store]);
+
   useEffect(() => {
-    if (runtime && !autoRan.current) {
-      autoRan.current = true;
-      void run();
-    }
-  }, [runtime, run]);
+    const w = weftGlobal();
+    w.editor = {
+      ...w.editor!,
+      getDoc: () => store.doc,
+      open: (d, n) => onOpen(d, n ?? d.name),
+      undo: () => void store.undo(),
+      redo: () => void store.redo(),
+      history: () => store.history(),
+    };
+  }, [store, onOpen]);
 
   return (
-    <div className="weft-app">
-      <header>
-        <h1>Weft</h1>
-        <span className="graph-name">{'doc' in page ? page.doc.name : ''}</span>
-        <span className="backend">
-          backend: <b data-testid="backend">{runtime?.backend.name ?? '…'}</b>
-          <span className="reason" data-testid="backend-reason">{runtime?.backend.reason ?? ''}</span>
-        </span>
-        <button data-testid="run" disabled={!runtime || status === 'running'} onClick={() => void run()}>
-          Run
-        </button>
-        <span data-testid="status" className={`status ${status}`}>{status}</span>
-      </header>
-      {error && <pre className="error" data-testid="error">{error}</pre>}
-      <main>
-        <section className="canvas">{'doc' in page && <GraphView doc={page.doc} />}</section>
-        <aside>
-          <canvas data-testid="preview" ref={canvas} width={0} height={0} />
-          {summary && (
-            <table className="nodes">
-              <tbody>
-                {Object.entries(summary.nodes).map(([id, n]) => (
-                  <tr key={id}>
-                    <td>{id}</td>
-                    <td>{n.status}</td>
-                    <td>{n.ms.toFixed(1)} ms</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-        </aside>
-      </main>
-    </div>
+    <EditorCtx.Provider value={api}>
+      <RunProvider doc={doc} edit={editFn}>
+        <ReactFlowProvider>
+          <div className="weft-app">
+            <header>
+              <h1>Weft</h1>
+              <FileMenu doc={doc} name={name} onOpen={onOpen} onRename={setName} />
+              <span className="graph-name" data-testid="graph-name">{name}</span>
+              <RunToolbar />
+            </header>
+            <main>
+              <section className="canvas-wrap">
+                <Canvas infos={infos} bad={bad} />
+                <div className={`notice ${notice?.kind ?? ''}`} data-testid={notice?.kind === 'connect-error' ? 'connect-error' : 'notice'} role="status">
+                  {notice?.text ?? `${doc.nodes.length} nodes · ${doc.edges.length} wires · ${compiled.errors.length ? `${compiled.errors.length} issues` : 'no issues'} · ? for shortcuts`}
+                </div>
+              </section>
+              <aside>
+                <Inspector infos={infos} />
+                <TrainPanel />
+              </aside>
+            </main>
+          </div>
+        </ReactFlowProvider>
+      </RunProvider>
+    </EditorCtx.Provider>
   );
 }

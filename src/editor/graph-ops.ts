@@ -3,8 +3,14 @@
  * structurally valid (no edge ever points at a missing node, ids stay unique). The store wraps
  * each call in one undo step. Pure: no React, no DOM.
  */
-import { GRAPH_FORMAT, GRAPH_VERSION, parseGraph, type GraphDoc, type GraphEdge, type GraphNode, type PortRef } from '../graph/index.ts';
+import { GRAPH_FORMAT, GRAPH_VERSION, parseGraph, type GraphDoc, type GraphEdge, type GraphNode } from '../graph/index.ts';
 import type { AnyNodeKind, ParamSpec } from '../runtime/index.ts';
+
+/** One end of a wire: a node's port. */
+export interface End {
+  node: string;
+  port: string;
+}
 
 export interface XY {
   x: number;
@@ -45,7 +51,7 @@ export function addNode(d: GraphDoc, kind: AnyNodeKind, position: XY): string {
  * Wires `from` (an output) to `to` (an input). A single input's old edge is replaced; a multi
  * input gets one more (the same wire twice is ignored). Returns the edge id.
  */
-export function connect(d: GraphDoc, from: PortRef, to: PortRef, multi: boolean): string {
+export function connect(d: GraphDoc, from: End, to: End, multi: boolean): string {
   const same = d.edges.find((e) => e.from.node === from.node && e.from.port === from.port && e.to.node === to.node && e.to.port === to.port);
   if (same) return same.id;
   if (!multi) d.edges = d.edges.filter((e) => !(e.to.node === to.node && e.to.port === to.port));
