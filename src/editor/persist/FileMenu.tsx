@@ -264,9 +264,9 @@ function Library({ doc, name, libraryId, onOpen, onRename }: { doc: GraphDoc; na
               <span className="meta">
                 {e.nodes} nodes · <time dateTime={new Date(e.updated).toISOString()}>{ago(e.updated)}</time>
               </span>
-              <IconButton id={`library-rename-${e.name}`} label="rename" onClick={() => setRenaming(e.id)}>✎</IconButton>
-              <IconButton id={`library-duplicate-${e.name}`} label="duplicate" onClick={act(() => duplicateGraph(e.id))}>⧉</IconButton>
-              <IconButton id={`library-delete-${e.name}`} label="delete" onClick={remove(e)}>🗑</IconButton>
+              <IconButton id={`library-rename-${e.name}`} label="rename" onClick={() => setRenaming(e.id)}>rename</IconButton>
+              <IconButton id={`library-duplicate-${e.name}`} label="duplicate" onClick={act(() => duplicateGraph(e.id))}>copy</IconButton>
+              <IconButton id={`library-delete-${e.name}`} label="delete" onClick={remove(e)}>delete</IconButton>
             </li>
           ))}
         </ul>
@@ -300,8 +300,10 @@ function IconButton({ id, label, onClick, children }: { id: string; label: strin
   );
 }
 
-function Examples({ onOpen }: { onOpen: (doc: GraphDoc, name: string) => void }) {
-  const list = Object.entries(examples)
+/** The examples, loaded once: name, node count and description for the gallery. */
+let gallery: Array<{ key: string; doc: GraphDoc; description: string }> | undefined;
+const examplesGallery = () =>
+  (gallery ??= Object.entries(examples)
     .map(([key, text]) => {
       try {
         const doc = loadGraph(text);
@@ -310,7 +312,10 @@ function Examples({ onOpen }: { onOpen: (doc: GraphDoc, name: string) => void })
         return undefined; // a broken example is the example's test's business, not the menu's
       }
     })
-    .filter((x) => x !== undefined);
+    .filter((x) => x !== undefined));
+
+function Examples({ onOpen }: { onOpen: (doc: GraphDoc, name: string) => void }) {
+  const list = examplesGallery();
   return (
     <section className="examples" data-testid="examples">
       <h3>Examples</h3>
