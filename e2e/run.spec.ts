@@ -6,6 +6,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
+import { graph } from '../src/runtime/testing.ts';
 import { createRuntime, imageGrid, loadGraph, setParam, type GraphDoc, type RGBAImage, type Runtime, type TensorData } from '../src/index.ts';
 
 /** Per 8-bit channel, WebGPU vs wasm after 10 sampler steps and a VAE decode (measured worst: see docs/running.md). */
@@ -158,6 +159,24 @@ test('training a small VAE draws a falling loss curve; Pause resumes the step co
   await run(page);
   await expect(page.getByTestId('badge-vae')).toContainText('done'); // rebuilt from the stored file
   await expect(page.getByTestId('preview-reconstruction')).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test('a Plot draws points [N, 2] as a scatter coloured by label', async ({ page }) => {
+  const errors = await openPage(page, '?backend=wasm');
+  const doc = graph(
+    [
+      ['moons', 'Dataset', { name: 'moons', batchSize: 64, seed: 4 }],
+      ['scatter', 'Plot'],
+    ],
+    ['moons.batch -> scatter.points', 'moons.labels -> scatter.labels'],
+  );
+  await page.evaluate((d) => window.__weft!.editor!.open(d, d.name), doc);
+  await run(page);
+  await expect(page.getByTestId('plot-scatter')).toBeVisible();
+  const want = await node.run(doc, { outputs: ['moons'] });
+  const drawn = await page.evaluate(() => window.__weft!.plots!['plot-scatter']['(points)']);
+  expect(drawn).toEqual(Array.from((want.outputs.moons.batch as TensorData).data));
   expect(errors).toEqual([]);
 });
 

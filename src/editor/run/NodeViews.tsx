@@ -161,7 +161,7 @@ function PlotPreview({ id }: { id: string }) {
   return <PlotCanvas data={data} testId={`plot-${id}`} width={240} height={data.lines.length && data.points ? 260 : 140} />;
 }
 
-/** A plot on a canvas; the values it drew are published on window.__weft.plots[testId] for tests. */
+/** A plot on a canvas; the values it drew are published on window.__weft.plots[testId] for tests (lines by name, scatter as "(points)" [x0, y0, x1, …]). */
 export function PlotCanvas({ data, testId, width, height }: { data: PlotData; testId: string; width: number; height: number }) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
@@ -174,7 +174,9 @@ export function PlotCanvas({ data, testId, width, height }: { data: PlotData; te
     ctx.setTransform(scale, 0, 0, scale, 0, 0);
     drawPlot(ctx, data, width, height);
     const hook = weftHook();
-    hook.plots = { ...hook.plots, [testId]: Object.fromEntries(data.lines.map((l) => [l.name, l.values])) };
+    const drawn: Record<string, number[]> = Object.fromEntries(data.lines.map((l) => [l.name, l.values]));
+    if (data.points) drawn['(points)'] = Array.from(data.points);
+    hook.plots = { ...hook.plots, [testId]: drawn };
   }, [data, testId, width, height]);
   return <canvas ref={ref} data-testid={testId} className="run-plot" style={{ width, height }} />;
 }
