@@ -11,12 +11,14 @@ import { cachedRerun } from './sections/cached-rerun.ts';
 import { compileSpeed } from './sections/compile.ts';
 import { overhead } from './sections/overhead.ts';
 import { samplerSpeed } from './sections/sampler.ts';
+import { trainingSpeed } from './sections/training.ts';
 
 const SECTIONS: Section[] = [
   { name: 'overhead', run: overhead },
   { name: 'cached rerun', run: cachedRerun },
   { name: 'compile', run: compileSpeed },
   { name: 'sampler', run: samplerSpeed },
+  { name: 'training', run: trainingSpeed },
 ];
 
 function printTable(rows: Row[]): void {
