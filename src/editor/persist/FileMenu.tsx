@@ -19,7 +19,7 @@ interface Props {
   name: string;
   onOpen: (doc: GraphDoc, name: string) => void;
   onRename: (name: string) => void;
-  /** The ImageOutput whose picture Export PNG writes (default: "preview", else the first with one). */
+  /** The ImageOutput whose picture Export PNG writes (default: a selected one, else "preview", else the first with one). */
   imageNodeId?: string;
 }
 
@@ -81,7 +81,7 @@ export function FileMenu({ doc, name, onOpen, onRename, imageNodeId }: Props) {
   };
 
   const exportPng = async () => {
-    const id = pickImage(doc, images, imageNodeId);
+    const id = pickImage(doc, images, [imageNodeId, ...selectedOnCanvas()]);
     if (!id) return tell('no picture to export yet: run the graph first (Export PNG saves an ImageOutput)', 'error');
     try {
       download(await pngWithGraph(images[id], doc), `${fileStem(name)}-${fileStem(id)}.png`, 'image/png');
@@ -332,6 +332,10 @@ function Examples({ onOpen }: { onOpen: (doc: GraphDoc, name: string) => void })
     </section>
   );
 }
+
+/** Ids of the nodes selected on the React Flow canvas (read from its DOM: this menu may sit outside its provider). */
+const selectedOnCanvas = (): string[] =>
+  Array.from(document.querySelectorAll('.react-flow__node.selected'), (el) => el.getAttribute('data-id') ?? '').filter(Boolean);
 
 const ago = (t: number): string => {
   const s = Math.round((Date.now() - t) / 1000);

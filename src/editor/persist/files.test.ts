@@ -64,9 +64,9 @@ describe('names', () => {
     expect(fileStem('')).toBe('graph');
   });
 
-  it('Export PNG takes the chosen ImageOutput, else "preview", else the first in graph order', () => {
+  it('Export PNG takes the chosen (or selected) ImageOutput, else "preview", else the first in graph order', () => {
     const img = { width: 1, height: 1, rgba: new Uint8ClampedArray(4) };
-    expect(pickImage(doc, { other: img, preview: img }, 'other')).toBe('other');
+    expect(pickImage(doc, { other: img, preview: img }, ['gone', 'other'])).toBe('other');
     expect(pickImage(doc, { other: img, preview: img })).toBe('preview');
     expect(pickImage(doc, {})).toBeUndefined();
   });

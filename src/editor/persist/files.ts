@@ -68,9 +68,10 @@ export function exportJson(doc: GraphDoc, name: string): string {
   return fileName;
 }
 
-/** The ImageOutput to export: `preferred` when it has a picture, else "preview", else the first in graph order. */
-export function pickImage(doc: GraphDoc, images: Record<string, RGBAImage>, preferred?: string): string | undefined {
-  if (preferred && images[preferred]) return preferred;
+/** The ImageOutput to export: the first of `preferred` with a picture, else "preview", else the first in graph order. */
+export function pickImage(doc: GraphDoc, images: Record<string, RGBAImage>, preferred: Array<string | undefined> = []): string | undefined {
+  const chosen = preferred.find((id) => id !== undefined && images[id]);
+  if (chosen) return chosen;
   if (images.preview) return 'preview';
   return doc.nodes.find((n) => images[n.id])?.id ?? Object.keys(images)[0];
 }

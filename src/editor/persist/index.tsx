@@ -46,7 +46,10 @@ export async function loadStartDoc(): Promise<StartDoc> {
   if (payload !== undefined) {
     const { doc, errors } = await decodeShare(payload);
     forget('hash');
-    if (doc && !errors.length) return started({ doc, name: doc.name || 'Shared graph', source: 'link' });
+    if (doc && !errors.length) {
+      forget('graph');
+      return started({ doc, name: doc.name || 'Shared graph', source: 'link' });
+    }
     problems.push(`could not open the shared graph:\n${describe(errors)}`);
   }
   const example = new URLSearchParams(location.search).get('graph');
