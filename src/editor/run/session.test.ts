@@ -175,5 +175,13 @@ describe('training', () => {
     expect(s.getSnapshot().states.vae.status).toBe('done');
     const again = s.getSnapshot().outputs.reconstruction.image as TensorData;
     expect(Array.from(again.data)).toEqual(Array.from(trained.data));
+
+    // training on from the checkpoint (Adam's moments carried over) continues the straight run exactly
+    await s.train();
+    const continued = s.getSnapshot().train.history.map((h) => h.losses.opt);
+    rt.clearCache();
+    const straight = session(setParam(vaeTrain, 'trainer', 'iterations', 6)).s;
+    await straight.train();
+    expect(continued).toEqual(straight.getSnapshot().train.history.map((h) => h.losses.opt));
   });
 });

@@ -17,12 +17,14 @@
  */
 import { GraphError, type GraphDoc, type GraphIssue } from '../../graph/index.ts';
 import {
+  canonicalJson,
   imageGrid,
   recipeKey,
   serializeSafetensors,
   type BackendInfo,
   type BackendRequest,
   type CacheStats,
+  type NamedTensor,
   type OutputValue,
   type RGBAImage,
   type RunEvent,
@@ -344,7 +346,8 @@ export class RunSession {
     this.set({ error: undefined, train: { ...t, trainer, phase: 'training', target, message: undefined, stepsPerSec: undefined } });
     this.setNode(trainer, { status: 'running', progress: start / target, detail: `step ${start}/${target}` });
     try {
-      const res = await rt.train(doc, { trainer, steps: target - start, startStep: start, signal: abort.signal, onEvent: (e) => this.onEvent(e) });
+      const optimizerState = this.savedOptimizerState(doc);
+      const res = await rt.train(doc, { trainer, steps: target - start, startStep: start, signal: abort.signal, onEvent: (e) => this.onEvent(e), ...(optimizerState ? { optimizerState } : {}) });
       this.setTrain({ phase: 'done', message: `trained to step ${this.snap.train.stepsDone}` });
       this.setNode(trainer, { status: 'done', ms: res.ms, detail: `step ${this.snap.train.stepsDone}/${target}` });
     } catch (err) {
@@ -382,6 +385,24 @@ export class RunSession {
     if (this.busy) return;
     this.set({ train: emptyTrain(), states: {} });
     await this.clearCache();
+  }
+
+  /**
+   * The optimizer state saved with the last checkpoint, handed to the first Train after it: the
+   * builders then rebuild from the stored weights (new models, so the runtime's optimizers would
+   * start from zero), and this carries Adam's moments over, so training on continues the straight
+   * run exactly. Only while the graph still points at those weights, and per optimizer only while
+   * its params are unchanged.
+   */
+  private afterCheckpoint?: { refs: Record<string, string>; state: Record<string, Map<string, NamedTensor>>; params: Record<string, string> };
+  private savedOptimizerState(doc: GraphDoc): Record<string, Map<string, NamedTensor>> | undefined {
+    const saved = this.afterCheckpoint;
+    this.afterCheckpoint = undefined;
+    if (!saved) return undefined;
+    const byId = new Map(doc.nodes.map((n) => [n.id, n]));
+    if (!Object.entries(saved.refs).every(([id, ref]) => byId.get(id)?.params.weights === ref)) return undefined;
+    const state = Object.fromEntries(Object.entries(saved.state).filter(([id]) => byId.has(id) && canonicalJson(byId.get(id)!.params) === saved.params[id]));
+    return Object.keys(state).length ? state : undefined;
   }
 
   private stepTimes: number[] = [];
@@ -422,6 +443,8 @@ export class RunSession {
         refs[builder] = `idb:${stored || key}`;
       }
       if (!Object.keys(refs).length) throw new Error('no trained model exports weights');
+      const params = Object.fromEntries(doc.nodes.filter((n) => res.optimizerState?.[n.id]).map((n) => [n.id, canonicalJson(n.params)]));
+      this.afterCheckpoint = res.optimizerState ? { refs, state: res.optimizerState, params } : undefined;
       this.edit(`Use the weights trained to step ${t.stepsDone}`, (draft) => {
         for (const n of draft.nodes) if (refs[n.id]) n.params.weights = refs[n.id];
       });
