@@ -24,3 +24,6 @@ export interface CreateRuntimeOptions {
 export function createRuntime(opts: CreateRuntimeOptions = {}): Promise<Runtime> {
   return createRuntimeWith({ ...opts, registry: opts.registry ?? createRegistry(), platform: nodePlatform });
 }
+
+/** The MNIST judge and the scores the example graphs report (docs/training.md). */
+export { loadJudge, judgeImages, scorePriorSamples, classifyDigits, inceptionScore, gaussianNll, moonsGaussianNll, JUDGE_WEIGHTS } from './eval.ts';

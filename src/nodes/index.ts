@@ -14,10 +14,12 @@ import { AddNoise, Scheduler } from './scheduler.ts';
 import { EncodeText, Text, TextEncoder } from './text.ts';
 import { UNet, UNetPredict } from './unet.ts';
 import { Reparameterize, VAE, VAEDecode, VAEEncode } from './vae.ts';
+import { Classifier, Classify, CrossEntropy, InceptionScore } from './judge.ts';
+import { MLP, MLPApply } from './mlp.ts';
 
-export const builtinKinds: AnyNodeKind[] = [NoiseSource, Constant, Text, Add, Scale, Lerp, ImageOutput, TensorOutput, Plot, TextEncoder, EncodeText, UNet, UNetPredict, Scheduler, AddNoise, RandomTimesteps, PromptDropout, Sampler, VAE, VAEEncode, VAEDecode, Reparameterize, Discriminator, Discriminate, ActNorm, Invertible1x1Conv, AffineCoupling, FlowForward, FlowInverse, Dataset, KLDivergence, BCE, MSE, GANLoss, FeatureMatching, FlowNLL, WeightedSum, Optimizer, Trainer];
+export const builtinKinds: AnyNodeKind[] = [NoiseSource, Constant, Text, Add, Scale, Lerp, ImageOutput, TensorOutput, Plot, TextEncoder, EncodeText, UNet, UNetPredict, Scheduler, AddNoise, RandomTimesteps, PromptDropout, Sampler, VAE, VAEEncode, VAEDecode, Reparameterize, Discriminator, Discriminate, ActNorm, Invertible1x1Conv, AffineCoupling, FlowForward, FlowInverse, Dataset, KLDivergence, BCE, MSE, GANLoss, FeatureMatching, FlowNLL, WeightedSum, Classifier, Classify, CrossEntropy, InceptionScore, MLP, MLPApply, Optimizer, Trainer];
 
 /** A fresh registry holding every built-in kind (add your own with .register()). */
 export const createRegistry = (): Registry => new Registry(builtinKinds);
 
-export { NoiseSource, Constant, Text, Add, Scale, Lerp, ImageOutput, TensorOutput, Plot, TextEncoder, EncodeText, UNet, UNetPredict, RandomTimesteps, PromptDropout, Sampler, VAE, VAEEncode, VAEDecode, Reparameterize, Discriminator, Discriminate, ActNorm, Invertible1x1Conv, AffineCoupling, FlowForward, FlowInverse, Dataset, KLDivergence, BCE, MSE, GANLoss, FeatureMatching, FlowNLL, WeightedSum };
+export { NoiseSource, Constant, Text, Add, Scale, Lerp, ImageOutput, TensorOutput, Plot, TextEncoder, EncodeText, UNet, UNetPredict, RandomTimesteps, PromptDropout, Sampler, VAE, VAEEncode, VAEDecode, Reparameterize, Discriminator, Discriminate, ActNorm, Invertible1x1Conv, AffineCoupling, FlowForward, FlowInverse, Dataset, KLDivergence, BCE, MSE, GANLoss, FeatureMatching, FlowNLL, WeightedSum, Classifier, Classify, CrossEntropy, InceptionScore, MLP, MLPApply };
