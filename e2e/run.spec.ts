@@ -80,6 +80,24 @@ test('changing only the CFG scale and rerunning shows the text encoder as cached
   expect(errors).toEqual([]);
 });
 
+test('Stop cancels a run inside the sampler: stopped, with the sampler back to idle and its inputs done', async ({ page }) => {
+  const errors = await openPage(page, '?graph=latent-diffusion&backend=wasm');
+  const steps = page.getByTestId('param-sampler-steps');
+  await steps.fill('400');
+  await steps.press('Enter');
+  await expect.poll(() => page.evaluate(() => window.__weft!.editor!.getDoc().nodes.find((n) => n.id === 'sampler')!.params.steps)).toBe(400);
+  await page.getByTestId('run').click();
+  // the sampler's badge shows its steps and a progress bar while it runs
+  await expect(page.getByTestId('badge-sampler')).toContainText(/running.*step \d+\/400/);
+  await expect(page.getByTestId('badge-sampler').getByRole('progressbar')).toBeVisible();
+  await page.getByTestId('stop').click();
+  await expect(page.getByTestId('status')).toHaveText('stopped');
+  await expect(page.getByTestId('badge-sampler')).toHaveCount(0); // idle: no badge
+  await expect(page.getByTestId('badge-encode')).toContainText('done');
+  await expect(page.getByTestId('run-error')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
 test('a forced WebGPU run (?backend=webgpu) draws the picture the wasm run draws, within a tolerance', async ({ page }) => {
   const errors = await openPage(page, '?graph=latent-diffusion&backend=webgpu');
   await expect(page.getByTestId('backend')).toHaveText('webgpu');

@@ -81,6 +81,7 @@ describe('runs', () => {
     expect(snap.error).toBeUndefined();
     expect(Object.values(snap.states).filter((x) => x.status === 'queued' || x.status === 'running')).toEqual([]);
     expect(snap.states.textEncoder.status).toBe('done');
+    expect(snap.states.sampler).toEqual({ status: 'idle' }); // where the cancel landed: not an error
   });
 
   it('a failing node shows error with its message, and the run ends in error', async () => {

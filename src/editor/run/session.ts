@@ -301,7 +301,8 @@ export class RunSession {
       case 'node-finished':
         return this.setNode(e.nodeId, { status: e.status === 'cached' ? 'cached' : 'done', ms: e.ms });
       case 'node-error':
-        return this.setNode(e.nodeId, { status: 'error', message: e.error.message });
+        // a cancel is reported on the node it landed in; that node did not fail
+        return this.setNode(e.nodeId, e.error.code === 'cancelled' ? { status: 'idle' } : { status: 'error', message: e.error.message });
       case 'run-finished':
         return;
     }
