@@ -180,6 +180,31 @@ test('training a small VAE draws a falling loss curve; Pause resumes the step co
   expect(errors).toEqual([]);
 });
 
+test('the VAE example (graphs/mnist-vae.json), trained from its seeds for a few dozen steps, draws a falling loss curve; Stop stops it', async ({ page }) => {
+  test.setTimeout(180_000);
+  const errors = await openPage(page, '?graph=mnist-vae&backend=wasm');
+  // train from scratch: the example with its weights params emptied (it ships trained weights)
+  let doc = graphFile('../graphs/mnist-vae.json');
+  for (const id of ['encoder', 'decoder']) doc = setParam(doc, id, 'weights', '');
+  await page.evaluate((d) => window.__weft!.editor!.open(d, d.name), doc);
+  await expect.poll(() => page.evaluate(() => window.__weft!.editor!.getDoc().nodes.filter((n) => n.type === 'MLP' && n.params.weights).length)).toBe(0);
+  const steps = () => page.evaluate(() => window.__weft!.run!.train.stepsDone);
+  await page.getByTestId('train').click();
+  await expect.poll(steps, { timeout: 120_000 }).toBeGreaterThanOrEqual(40);
+  await expect(page.getByTestId('train-rate')).toContainText('steps/s');
+  await page.getByTestId('train-stop').click();
+  await expect(page.getByTestId('train-status')).toHaveText('stopped');
+  const stoppedAt = await steps();
+  await page.waitForTimeout(1500);
+  expect(await steps()).toBe(stoppedAt);
+  const curve = await page.evaluate(() => window.__weft!.plots!['loss-curve'].opt);
+  expect(curve).toHaveLength(stoppedAt);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  console.log(`mnist-vae: -ELBO ${mean(curve.slice(0, 5)).toFixed(1)} (steps 0-4) -> ${mean(curve.slice(-5)).toFixed(1)} (last 5 of ${stoppedAt})`);
+  expect(mean(curve.slice(-5))).toBeLessThan(0.8 * mean(curve.slice(0, 5)));
+  expect(errors).toEqual([]);
+});
+
 test('a Plot draws points [N, 2] as a scatter coloured by label', async ({ page }) => {
   const errors = await openPage(page, '?backend=wasm');
   const doc = graph(
