@@ -144,6 +144,17 @@ describe('training', () => {
     expect(t.stepsDone).toBeLessThan(12);
   });
 
+  it('a graph that cannot train says why, on the panel and on the node', async () => {
+    const doc = vaeTrain;
+    const broken = { ...doc, edges: doc.edges.filter((e) => !(e.to.node === 'opt' && e.to.port === 'models')) };
+    const { s } = session(broken);
+    await s.train();
+    const snap = s.getSnapshot();
+    expect(snap.train.phase).toBe('error');
+    expect(snap.train.message).toMatch(/updates no models/);
+    expect(snap.states.opt).toMatchObject({ status: 'error', message: expect.stringMatching(/updates no models/) });
+  });
+
   it('Save checkpoint stores safetensors, points the builder at idb:<key> in one edit, and the weights reproduce the trained model', async () => {
     rt.clearCache();
     let doc = setParam(vaeTrain, 'trainer', 'iterations', 3);
