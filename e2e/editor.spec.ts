@@ -4,62 +4,10 @@
  * system clipboard between tabs, and undo/redo over twenty mixed edits returning exactly to every
  * earlier graph (compared as JSON from window.__weft.editor.getDoc()).
  */
-import { expect, test, type Locator, type Page } from '@playwright/test';
-import type { GraphDoc } from '../src/graph/index.ts';
-import '../src/editor/global.ts';
+import { expect, test } from '@playwright/test';
+import { center, docOf, drag, getDoc, graph, handle, openEditor, pick } from './canvas.ts';
 
 test.use({ viewport: { width: 1600, height: 1000 } });
-
-const graph = (nodes: Array<[string, string, Record<string, unknown>, number, number]>, wires: string[] = []): GraphDoc => ({
-  format: 'weft.graph',
-  version: 1,
-  name: 'e2e',
-  nodes: nodes.map(([id, type, params, x, y]) => ({ id, type, params, position: { x, y } })),
-  edges: wires.map((w, i) => {
-    const [from, to] = w.split('->').map((s) => s.trim().split('.'));
-    return { id: `w${i}`, from: { node: from[0], port: from[1] }, to: { node: to[0], port: to[1] } };
-  }),
-  meta: {},
-});
-
-async function openEditor(page: Page, doc?: GraphDoc): Promise<void> {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto('/');
-  await page.waitForFunction(() => !!window.__weft?.editor?.layout);
-  if (doc) {
-    await page.evaluate((d) => window.__weft!.editor!.open(d), doc);
-    await expect(page.locator('.react-flow__node')).toHaveCount(doc.nodes.length);
-    await page.getByTestId('fit').click();
-    await page.waitForTimeout(300); // the fit animation
-  }
-  expect(errors).toEqual([]);
-}
-
-const getDoc = (page: Page) => page.evaluate(() => JSON.stringify(window.__weft!.editor!.getDoc()));
-const docOf = async (page: Page): Promise<GraphDoc> => JSON.parse(await getDoc(page));
-
-async function center(l: Locator): Promise<{ x: number; y: number }> {
-  const b = (await l.boundingBox())!;
-  return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
-}
-
-/** A user's wire: press on one handle, move in steps, release over the other (or any point). */
-async function drag(page: Page, from: Locator, to: Locator | { x: number; y: number }, beforeRelease?: () => Promise<void>) {
-  const a = await center(from);
-  const b = 'x' in to ? to : await center(to);
-  await page.mouse.move(a.x, a.y);
-  await page.mouse.down();
-  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 });
-  await page.mouse.move(b.x, b.y, { steps: 5 });
-  await beforeRelease?.();
-  await page.mouse.up();
-}
-
-/** Clicks a node's header (its middle may be a param field, which keeps the keys). */
-const pick = (page: Page, id: string, shift = false) => page.getByTestId(`id-${id}`).click(shift ? { modifiers: ['Shift'] } : {});
-
-const handle = (page: Page, node: string, side: 'in' | 'out', port: string) => page.getByTestId(`handle-${node}-${side}-${port}`);
 
 test('a wrong connection dims incompatible ports while dragging and is refused with its reason', async ({ page }) => {
   await openEditor(page, graph([['prompt', 'Text', { text: 'hi' }, 0, 0], ['noise', 'NoiseSource', {}, 0, 200], ['sum', 'Add', {}, 350, 100]]));

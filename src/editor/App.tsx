@@ -8,7 +8,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore
 import type { GraphDoc } from '../graph/index.ts';
 import { createRegistry } from '../nodes/index.ts';
 import { compile } from '../runtime/index.ts';
-import { Canvas } from './canvas/Canvas.tsx';
+import { Canvas, type BeforeOpen } from './canvas/Canvas.tsx';
 import { EditorCtx, type EditorApi, type NoticeKind } from './canvas/context.ts';
 import { Inspector } from './canvas/Inspector.tsx';
 import { badEdges, emptyCache, nodeInfos } from './canvas/view.ts';
@@ -94,7 +94,9 @@ function Editor({ initial, initialName }: { initial: GraphDoc; initialName: stri
   }, [store, notify]);
 
   const editFn = useCallback<EditFn>((label, recipe) => void api.edit(label, recipe as Recipe), [api]);
+  const beforeOpen = useRef<BeforeOpen>(undefined);
   const onOpen = useCallback((next: GraphDoc, nextName: string) => {
+    beforeOpen.current?.(next);
     store.replace(`open ${nextName}`, next);
     setName(nextName);
   }, [store]);
@@ -124,7 +126,7 @@ function Editor({ initial, initialName }: { initial: GraphDoc; initialName: stri
             </header>
             <main>
               <section className="canvas-wrap">
-                <Canvas infos={infos} bad={bad} />
+                <Canvas infos={infos} bad={bad} beforeOpen={beforeOpen} />
                 <div className={`notice ${notice?.kind ?? ''}`} data-testid={notice?.kind === 'connect-error' ? 'connect-error' : 'notice'} role="status">
                   {notice?.text ?? `${doc.nodes.length} nodes · ${doc.edges.length} wires · ${compiled.errors.length ? `${compiled.errors.length} issues` : 'no issues'} · ? for shortcuts`}
                 </div>

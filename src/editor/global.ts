@@ -18,6 +18,8 @@ export interface EditorHandle {
   select(ids: string[]): void;
   /** Auto-layout, resolved once the positions are written. */
   layout(): Promise<void>;
+  /** Zooms about the middle of the view. */
+  setZoom(zoom: number): void;
 }
 
 declare global {

@@ -24,8 +24,12 @@ export function uniqueId(base: string, taken: Set<string>): string {
   for (let i = 2; ; i++) if (!taken.has(`${stem}${i}`)) return `${stem}${i}`;
 }
 
-/** 'NoiseSource' -> 'noiseSource': the default id of a new node of that kind. */
-export const idFor = (type: string): string => type.charAt(0).toLowerCase() + type.slice(1);
+/** The default id of a new node: 'NoiseSource' -> 'noiseSource', 'VAEDecode' -> 'vaeDecode', 'UNet' -> 'unet', 'MSE' -> 'mse'. */
+export function idFor(type: string): string {
+  const caps = /^[A-Z]+/.exec(type)?.[0] ?? '';
+  if (caps.length === type.length || caps.length <= 2) return caps.toLowerCase() + type.slice(caps.length);
+  return caps.slice(0, -1).toLowerCase() + type.slice(caps.length - 1); // the last capital starts the next word
+}
 
 function nextEdgeId(doc: GraphDoc): string {
   const taken = new Set(doc.edges.map((e) => e.id));

@@ -3,7 +3,7 @@ import { GRAPH_FORMAT, type GraphDoc } from '../graph/index.ts';
 import { createRegistry } from '../nodes/index.ts';
 import { compile } from '../runtime/index.ts';
 import { connectionProblem, indexGraph } from './connect.ts';
-import { addNode, connect, deleteItems, fragment, moveNodes, pasteFragment, readFragment, renameNode, setNodeParam } from './graph-ops.ts';
+import { addNode, connect, idFor, deleteItems, fragment, moveNodes, pasteFragment, readFragment, renameNode, setNodeParam } from './graph-ops.ts';
 import { EditError, EditorStore } from './store.ts';
 
 const registry = createRegistry();
@@ -21,6 +21,10 @@ function blend(): EditorStore {
 }
 
 describe('editor store', () => {
+  it('new node ids come from the kind: camelCase, unique', () => {
+    expect(['NoiseSource', 'VAEDecode', 'UNet', 'MSE', 'KLDivergence', 'ImageOutput'].map(idFor)).toEqual(['noiseSource', 'vaeDecode', 'unet', 'mse', 'klDivergence', 'imageOutput']);
+  });
+
   it('new nodes get unique ids and every param at its default', () => {
     const s = blend();
     expect(s.doc.nodes.map((n) => n.id)).toEqual(['noiseSource', 'noiseSource2', 'add']);
@@ -83,8 +87,8 @@ describe('editor store', () => {
     s.apply('add', (d) => void addNode(d, kind('MSE'), { x: 0, y: 0 }));
     s.apply('add', (d) => void addNode(d, kind('MSE'), { x: 0, y: 0 }));
     const port = Object.keys(kind('WeightedSum').inputs)[0];
-    s.apply('w', (d) => void connect(d, { node: 'mSE', port: 'loss' }, { node: 'weightedSum', port }, true));
-    s.apply('w', (d) => void connect(d, { node: 'mSE2', port: 'loss' }, { node: 'weightedSum', port }, true));
+    s.apply('w', (d) => void connect(d, { node: 'mse', port: 'loss' }, { node: 'weightedSum', port }, true));
+    s.apply('w', (d) => void connect(d, { node: 'mse2', port: 'loss' }, { node: 'weightedSum', port }, true));
     expect(s.doc.edges.filter((e) => e.to.node === 'weightedSum')).toHaveLength(2);
   });
 

@@ -12,7 +12,9 @@ import {
   ReactFlow,
   applyEdgeChanges,
   applyNodeChanges,
+  getViewportForBounds,
   useReactFlow,
+  useStoreApi,
   type Connection,
   type Edge,
   type EdgeChange,
@@ -77,11 +79,15 @@ interface PaletteState {
   from?: Connecting;
 }
 
-export function Canvas({ infos, bad }: { infos: InfoCache; bad: Map<string, string> }) {
+/** Called just before another graph replaces the open one: frames it before it is drawn. */
+export type BeforeOpen = (doc: GraphDoc) => void;
+
+export function Canvas({ infos, bad, beforeOpen }: { infos: InfoCache; bad: Map<string, string>; beforeOpen: { current?: BeforeOpen } }) {
   const api = useContext(EditorCtx)!;
   const { store, registry } = api;
   const doc = store.doc;
   const rf = useReactFlow<WeftNode>();
+  const rfStore = useStoreApi<WeftNode>();
   const [nodes, setNodes] = useState<WeftNode[]>(() => deriveNodes(doc, infos, []));
   const [edges, setEdges] = useState<Edge[]>([]);
   const pendingSelect = useRef<Set<string>>(undefined);
@@ -89,6 +95,9 @@ export function Canvas({ infos, bad }: { infos: InfoCache; bad: Map<string, stri
   const [palette, setPalette] = useState<PaletteState>();
   const [help, setHelp] = useState(false);
   const pointer = useRef({ x: 200, y: 200 });
+  const [moving, setMoving] = useState(false);
+  const onMoveStart = useCallback(() => setMoving(true), []);
+  const onMoveEnd = useCallback(() => setMoving(false), []);
 
   const colorOf = useCallback((e: GraphDoc['edges'][number]) => {
     const t = outputType(api.index(), e.from);
@@ -228,7 +237,7 @@ export function Canvas({ infos, bad }: { infos: InfoCache; bad: Map<string, stri
     redo: () => void store.redo(),
     palette: () => openPalette(pointer.current),
     layout: () => void layout(),
-    fit: () => void rf.fitView(FIT),
+    fit: () => void (rf.getNodes().length && rf.fitView(FIT)),
     toggleHelp: () => setHelp((h) => !h),
     escape: () => {
       setPalette(undefined);
@@ -237,6 +246,19 @@ export function Canvas({ infos, bad }: { infos: InfoCache; bad: Map<string, stri
     },
   });
 
+  // A big graph drawn first at the old zoom would render every node in full, then again small:
+  // frame its positions (sizes guessed) before it renders, then fit exactly once it is measured.
+  beforeOpen.current = (next) => {
+    if (!next.nodes.length) return void rf.setViewport({ x: 0, y: 0, zoom: 1 });
+    const xs = next.nodes.map((n) => n.position.x);
+    const ys = next.nodes.map((n) => n.position.y);
+    const [x, y] = [Math.min(...xs), Math.min(...ys)];
+    const bounds = { x, y, width: Math.max(...xs) - x + 240, height: Math.max(...ys) - y + 200 };
+    const { width, height, minZoom } = rfStore.getState();
+    void rf.setViewport(getViewportForBounds(bounds, width, height, minZoom, 1, 0.1));
+    void rf.fitView({ maxZoom: 1 }); // waits until the new nodes are measured
+  };
+
   useEffect(() => {
     const w = weftGlobal();
     w.editor = {
@@ -244,8 +266,13 @@ export function Canvas({ infos, bad }: { infos: InfoCache; bad: Map<string, stri
       selected: () => rf.getNodes().filter((n) => n.selected).map((n) => n.id),
       select: (ids) => setNodes((ns) => ns.map((n) => (n.selected === ids.includes(n.id) ? n : { ...n, selected: ids.includes(n.id) }))),
       layout: () => layoutRef.current(),
+      setZoom: (zoom) => {
+        const { width, height, transform } = rfStore.getState();
+        const center = { x: (width / 2 - transform[0]) / transform[2], y: (height / 2 - transform[1]) / transform[2] };
+        void rf.setCenter(center.x, center.y, { zoom });
+      },
     };
-  }, [rf]);
+  }, [rf, rfStore]);
   const layoutRef = useRef(layout);
   layoutRef.current = layout;
 
@@ -255,7 +282,7 @@ export function Canvas({ infos, bad }: { infos: InfoCache; bad: Map<string, stri
 
   return (
     <ConnectingCtx.Provider value={connecting}>
-      <div className="canvas" data-testid="canvas" onMouseMove={(e) => (pointer.current = { x: e.clientX, y: e.clientY })} onDoubleClick={onDoubleClick}>
+      <div className={moving ? 'canvas moving' : 'canvas'} data-testid="canvas" onMouseMove={(e) => (pointer.current = { x: e.clientX, y: e.clientY })} onDoubleClick={onDoubleClick}>
         <ReactFlow
           nodes={nodes}
           edges={edges}
@@ -263,6 +290,8 @@ export function Canvas({ infos, bad }: { infos: InfoCache; bad: Map<string, stri
           onNodesChange={onNodesChange}
           onEdgesChange={onEdgesChange}
           onNodeDragStop={onNodeDragStop}
+          onMoveStart={onMoveStart}
+          onMoveEnd={onMoveEnd}
           onConnect={onConnect}
           onConnectStart={onConnectStart}
           onConnectEnd={onConnectEnd}
@@ -285,7 +314,7 @@ export function Canvas({ infos, bad }: { infos: InfoCache; bad: Map<string, stri
             <button data-testid="redo" onClick={() => store.redo()} title="Ctrl+Shift+Z">Redo</button>
             <button data-testid="add-node" onClick={() => openPalette({ x: 120, y: 120 })} title="Tab or double-click">Add node</button>
             <button data-testid="layout" onClick={() => void layout()} title="L">Auto-layout</button>
-            <button data-testid="fit" onClick={() => void rf.fitView(FIT)} title="F">Fit</button>
+            <button data-testid="fit" onClick={() => void (rf.getNodes().length && rf.fitView(FIT))} title="F">Fit</button>
             <button data-testid="help-button" onClick={() => setHelp((h) => !h)} title="?">?</button>
           </Panel>
         </ReactFlow>

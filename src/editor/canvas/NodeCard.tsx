@@ -4,7 +4,7 @@
  * tooltip), a widget per param, the node's compile issues, and the run UI's badge and preview.
  * An unknown kind gets a placeholder that draws the ports its wires name and shows its JSON.
  */
-import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
+import { Handle, Position, useStore, type Node, type NodeProps, type ReactFlowState } from '@xyflow/react';
 import { memo, useContext, useState, type KeyboardEvent } from 'react';
 import type { GraphNode } from '../../graph/index.ts';
 import { describeType, PORT_COLORS, type AnyNodeKind, type Category, type ParamSpec, type PortSpec, type PortType } from '../../runtime/index.ts';
@@ -30,6 +30,14 @@ export const CATEGORY_COLORS: Record<Category, string> = {
   losses: '#b8860b',
   training: '#a07800',
 };
+
+/**
+ * Below this zoom a node draws only its header and ports (params as one summary line): text is
+ * unreadable there anyway, and 500 nodes full of form fields are what makes a big graph slow to
+ * open and to pan. Nodes re-render only when the zoom crosses it.
+ */
+export const FAR_ZOOM = 0.45;
+const isFar = (s: ReactFlowState) => s.transform[2] < FAR_ZOOM;
 
 const portLabel = (t: PortType | undefined): string => (t ? describeType(t) : '');
 
@@ -136,13 +144,14 @@ function UnknownCard({ id, data }: { id: string; data: WeftNodeData }) {
 function NodeCardImpl({ id, data, selected }: NodeProps<WeftNode>) {
   const api = useContext(EditorCtx)!;
   const connecting = useContext(ConnectingCtx);
+  const far = useStore(isFar);
   const { node, info } = data;
   const kind = info.kind;
   if (!kind) return <UnknownCard id={id} data={data} />;
   const fit = connecting ? handleFit(api, connecting, id, kind) : undefined;
   const anyFit = fit ? [...fit.values()].some(Boolean) : false;
   const portError = (port: string) => info.issues.find((e) => e.port === port)?.message;
-  const cls = ['weft-node', selected ? 'selected' : '', info.issues.length ? 'error' : '', fit ? (anyFit ? 'connect-fit' : 'connect-dim') : ''].filter(Boolean).join(' ');
+  const cls = ['weft-node', far ? 'far' : '', selected ? 'selected' : '', info.issues.length ? 'error' : '', fit ? (anyFit ? 'connect-fit' : 'connect-dim') : ''].filter(Boolean).join(' ');
   const onParam = (name: string, value: unknown) => api.setParam(id, name, value);
   return (
     <div className={cls} data-testid={`node-${id}`} data-type={node.type}>
@@ -153,7 +162,8 @@ function NodeCardImpl({ id, data, selected }: NodeProps<WeftNode>) {
       {Object.entries(kind.outputs).map(([port, spec]) => (
         <PortRow key={`o${port}`} nodeId={id} port={port} side="out" spec={spec} now={info.out?.[port]} fit={fit?.get(`out:${port}`)} />
       ))}
-      {Object.keys(kind.params).length > 0 && (
+      {far && Object.keys(kind.params).length > 0 && <div className="params-far">{Object.keys(kind.params).length} params</div>}
+      {!far && Object.keys(kind.params).length > 0 && (
         <div className="params">
           {Object.entries(kind.params as Record<string, ParamSpec>).map(([name, spec]) => (
             <label key={name} className={portError(name) ? 'bad' : ''} title={spec.doc ?? ''}>

@@ -30,8 +30,10 @@ export function Palette({ kinds, at, title, onPick, onClose }: PaletteProps) {
   const shown = useMemo(() => {
     const words = query.toLowerCase().split(/\s+/).filter(Boolean);
     const hits = indexed.filter((x) => words.every((w) => x.text.includes(w)));
-    // name matches first, then by category and name
-    const score = (x: (typeof indexed)[number]) => (words.length && words.every((w) => x.name.includes(w)) ? 0 : 1);
+    // names starting with the query first, then names holding every word, then port/category hits
+    const phrase = words.join(' ');
+    const score = (x: (typeof indexed)[number]) =>
+      !words.length ? 0 : x.k.type.toLowerCase().startsWith(phrase.replace(/ /g, '')) || x.k.title.toLowerCase().startsWith(phrase) ? 0 : words.every((w) => x.name.includes(w)) ? 1 : 2;
     return hits.sort((a, b) => score(a) - score(b) || a.k.category.localeCompare(b.k.category) || a.k.type.localeCompare(b.k.type)).map((x) => x.k);
   }, [indexed, query]);
   useEffect(() => setActive(0), [query]);
