@@ -9,6 +9,7 @@ import { createRuntime } from '../src/index.ts';
 import { BenchCheckError, numTensors, type BenchContext, type Row, type Section } from './lib.ts';
 import { cachedRerun } from './sections/cached-rerun.ts';
 import { compileSpeed } from './sections/compile.ts';
+import { editorSpeed } from './sections/editor.ts';
 import { overhead } from './sections/overhead.ts';
 import { samplerSpeed } from './sections/sampler.ts';
 import { trainingSpeed } from './sections/training.ts';
@@ -19,6 +20,7 @@ const SECTIONS: Section[] = [
   { name: 'compile', run: compileSpeed },
   { name: 'sampler', run: samplerSpeed },
   { name: 'training', run: trainingSpeed },
+  { name: 'editor', run: editorSpeed },
 ];
 
 function printTable(rows: Row[]): void {
