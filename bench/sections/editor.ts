@@ -130,7 +130,7 @@ async function panFps(page: Page): Promise<{ fps: number; moved: boolean }> {
   for (let i = 0; Date.now() - t0 < 2000; i++) {
     const dx = 150 * Math.sin(i / 15); // back and forth, 150 px each way
     await page.mouse.move(start.x + dx, start.y + dx / 3);
-    if (i === 20) moved = (await transform()) !== before;
+    if (i === 3) moved = (await transform()) !== before;
   }
   await page.mouse.up();
   const ms = Date.now() - t0;
