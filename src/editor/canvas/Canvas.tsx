@@ -304,6 +304,7 @@ export function Canvas({ infos, bad, beforeOpen }: { infos: InfoCache; bad: Map<
           maxZoom={2.5}
           fitView
           fitViewOptions={FIT}
+          onlyRenderVisibleElements
           proOptions={{ hideAttribution: true }}
         >
           <Background gap={24} />

@@ -32,7 +32,7 @@ export const CATEGORY_COLORS: Record<Category, string> = {
 };
 
 /**
- * Below this zoom a node draws only its header and ports (params as one summary line): text is
+ * Below this zoom a node draws only its header and ports (no params, no thumbnails): text is
  * unreadable there anyway, and 500 nodes full of form fields are what makes a big graph slow to
  * open and to pan. Nodes re-render only when the zoom crosses it.
  */
@@ -162,7 +162,6 @@ function NodeCardImpl({ id, data, selected }: NodeProps<WeftNode>) {
       {Object.entries(kind.outputs).map(([port, spec]) => (
         <PortRow key={`o${port}`} nodeId={id} port={port} side="out" spec={spec} now={info.out?.[port]} fit={fit?.get(`out:${port}`)} />
       ))}
-      {far && Object.keys(kind.params).length > 0 && <div className="params-far">{Object.keys(kind.params).length} params</div>}
       {!far && Object.keys(kind.params).length > 0 && (
         <div className="params">
           {Object.entries(kind.params as Record<string, ParamSpec>).map(([name, spec]) => (
@@ -181,7 +180,7 @@ function NodeCardImpl({ id, data, selected }: NodeProps<WeftNode>) {
         </ul>
       )}
       <NodeRunBadge id={id} />
-      <NodePreview id={id} type={node.type} />
+      {(!far || Object.keys(kind.display).length > 0) && <NodePreview id={id} type={node.type} />}
     </div>
   );
 }
