@@ -5,7 +5,7 @@
  * earlier graph (compared as JSON from window.__weft.editor.getDoc()).
  */
 import { expect, test } from '@playwright/test';
-import { center, docOf, drag, getDoc, graph, handle, openEditor, pick } from './canvas.ts';
+import { center, docOf, drag, getDoc, graph, handle, openEditor, pick, setParam } from './canvas.ts';
 
 test.use({ viewport: { width: 1600, height: 1000 } });
 
@@ -188,6 +188,20 @@ test('undo and redo across twenty mixed edits return exactly to each earlier gra
     expect(await getDoc(page), `after redoing edit ${i}`).toBe(snaps[i]);
   }
   await expect(page.locator('.react-flow__node')).toHaveCount(JSON.parse(snaps[20]).nodes.length);
+});
+
+test('a node of an unknown kind opens as a placeholder and its JSON survives edits around it', async ({ page }) => {
+  const doc = graph([['fancy', 'FancyNode', { knob: [1, { deep: true }] }, 0, 0], ['show', 'ImageOutput', { columns: 0 }, 400, 0]], ['fancy.image -> show.image']);
+  doc.nodes[0].v = 3;
+  (doc.nodes[0] as Record<string, unknown>).extra = { kept: 'yes' };
+  await openEditor(page, doc);
+  await expect(page.getByTestId('node-fancy')).toContainText('unknown: FancyNode');
+  await expect(page.getByTestId('issues-fancy')).toContainText('unknown node type "FancyNode"');
+  await expect(page.getByTestId('handle-fancy-out-image')).toBeAttached(); // its wire still draws
+  await setParam(page, 'show', 'columns', '2');
+  const after = await docOf(page);
+  expect(after.nodes[0]).toEqual(doc.nodes[0]);
+  expect(after.edges).toEqual(doc.edges);
 });
 
 test('the help panel lists the shortcuts', async ({ page }) => {

@@ -14,6 +14,7 @@
 import { chromium, type Page } from '@playwright/test';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { GRAPH_FORMAT, type GraphDoc, type GraphEdge, type GraphNode } from '../../src/index.ts';
 import '../../src/editor/global.ts';
 import { median, round, type BenchContext, type Row } from '../lib.ts';
@@ -170,7 +171,7 @@ export async function editorSpeed(ctx: BenchContext): Promise<Row[]> {
     await page.waitForTimeout(500);
     const zoom = await page.evaluate(() => /scale\(([\d.]+)\)/.exec(document.querySelector<HTMLElement>('.react-flow__viewport')!.style.transform)?.[1]);
     const atFull = await panFps(page);
-    const note = `${doc.nodes.length} nodes, ${doc.edges.length} wires; viewport 1600x1000`;
+    const note = `${doc.nodes.length} nodes, ${doc.edges.length} wires; viewport 1600x1000; load average ${loadavg()[0].toFixed(1)}`;
     return [
       { section: SECTION, metric: 'open a 500-node graph', value: round(load, 0), unit: 'ms', target: `< ${LOAD_TARGET_MS} ms`, ok: load < LOAD_TARGET_MS, note: `${note}; median of ${repeats} after 1 warm-up (${loads.map((x) => round(x, 0)).join(', ')})` },
       { section: SECTION, metric: 'pan, all nodes on screen', value: round(atFit.fps, 1), unit: 'fps', note: atFit.moved ? 'mouse drag on the canvas, 2 s' : 'WARNING: the view did not move' },
