@@ -108,7 +108,7 @@ export const ParamWidget = memo(function ParamWidget(props: WidgetProps) {
             data-testid={`dice-${nodeId}-${name}`}
             onClick={() => onChange(name, Math.floor(Math.random() * MAX_SEED))}
           >
-            ⚄
+            rnd
           </button>
         </span>
       );
