@@ -1,6 +1,8 @@
 /**
- * `npm run train:examples [-- NAME ...] [--steps N] [--out DIR] [--backend B]`: train the example
- * graphs from their seeded initialisation and ship their weights.
+ * `npm run train:examples [-- NAME ...] [--steps N] [--out DIR [--set node.param=value ...]] [--backend B]`:
+ * train the example
+ * graphs from their seeded initialisation and ship their weights. With --out, the weights go to DIR
+ * and docs/training.md is left alone (for trying variants with --set).
  *
  * Every scripts/examples/*.ts (see example.ts there) is one example. For each named (default: all),
  *
@@ -166,13 +168,30 @@ const HEADER = `# Training the examples
 \`npm run train:examples\` (scripts/train-examples.ts) trains every example graph from its seeded
 initialisation and writes the weights the graphs ship in graphs/weights/. Each section below is
 rewritten by the script when that example is trained; the figures come from fixed seeds, and the
-shipped-weights tests (src/examples.test.ts) check the same ones.
+shipped-weights tests (src/nodes/examples.weights.test.ts) check the same ones.
 `;
+
+/** --set node.param=value (value as JSON when it parses, else text), as in `weft train`. */
+function parseSets(sets: string[]): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const s of sets) {
+    const m = /^([^.=]+)\.([^=]+)=(.*)$/s.exec(s);
+    if (!m) throw new Error(`--set expects node.param=value, got "${s}"`);
+    let value: unknown = m[3];
+    try {
+      value = JSON.parse(m[3]);
+    } catch {
+      // text
+    }
+    (out[m[1]] ??= {})[m[2]] = value;
+  }
+  return out;
+}
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { steps: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string', default: 'wasm' }, list: { type: 'boolean' } },
+    options: { steps: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string', default: 'wasm' }, set: { type: 'string', multiple: true, default: [] }, list: { type: 'boolean' } },
   });
   const all = await findExamples();
   if (values.list) {
@@ -182,8 +201,10 @@ async function main(): Promise<void> {
   const unknown = positionals.filter((n) => !all.some((e) => e.name === n));
   if (unknown.length) throw new Error(`no example named ${unknown.join(', ')}; examples are ${all.map((e) => e.name).join(', ')}`);
   const chosen = positionals.length ? all.filter((e) => positionals.includes(e.name)) : all;
+  const set = parseSets(values.set as string[]);
+  if (Object.keys(set).length && !values.out) throw new Error('--set trains a variant: pass --out DIR too, so the shipped weights and docs stay those of the graphs as they are');
   for (const ex of chosen) {
-    await trainOne(ex, { steps: values.steps ? Number(values.steps) : undefined, out: values.out ? path.resolve(values.out) : undefined, backend: values.backend as BackendRequest });
+    await trainOne({ ...ex, set: { ...ex.set, ...set } }, { steps: values.steps ? Number(values.steps) : undefined, out: values.out ? path.resolve(values.out) : undefined, backend: values.backend as BackendRequest });
   }
 }
 

@@ -12,6 +12,10 @@ import { buildClassifier, classifyDigits, inceptionScore, JUDGE_CONFIG } from '.
 import type { ModelHandle, Runtime, TensorData } from './runtime/index.ts';
 import { nodePlatform } from './runtime/platform-node.ts';
 
+/** How docs/training.md and the shipped-weights tests score prior samples: this many, from this noise seed. */
+export const SCORE_SAMPLES = 1000;
+export const SCORE_SEED = 1234;
+
 /** The shipped judge's weights. */
 export const JUDGE_WEIGHTS = fileURLToPath(new URL('../graphs/weights/judge.safetensors', import.meta.url));
 

@@ -26,4 +26,4 @@ export function createRuntime(opts: CreateRuntimeOptions = {}): Promise<Runtime>
 }
 
 /** The MNIST judge and the scores the example graphs report (docs/training.md). */
-export { loadJudge, judgeImages, scorePriorSamples, classifyDigits, inceptionScore, gaussianNll, moonsGaussianNll, JUDGE_WEIGHTS } from './eval.ts';
+export { loadJudge, judgeImages, scorePriorSamples, classifyDigits, inceptionScore, gaussianNll, moonsGaussianNll, JUDGE_WEIGHTS, SCORE_SAMPLES, SCORE_SEED } from './eval.ts';

@@ -1,9 +1,6 @@
 /** Shared by the MNIST examples: the judge's score of 1,000 prior samples (seed 1234), as the shipped-weights tests check it. */
-import { loadJudge, scorePriorSamples } from '../../src/eval.ts';
+import { loadJudge, SCORE_SAMPLES, SCORE_SEED, scorePriorSamples } from '../../src/eval.ts';
 import type { EvalContext } from './example.ts';
-
-export const SCORE_SAMPLES = 1000;
-export const SCORE_SEED = 1234;
 
 export async function priorScore({ rt, doc, baseDir }: EvalContext): Promise<Record<string, number | string>> {
   const judge = await loadJudge();

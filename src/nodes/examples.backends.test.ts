@@ -18,7 +18,7 @@ const BACKENDS: BackendName[] = HAS_SWIFTSHADER ? ['cpu', 'wasm', 'webgpu'] : ['
 const CASES: Record<string, Record<string, Record<string, unknown>>> = {
   'mnist-judge.json': { data: { batchSize: 2 } },
   'mnist-vae.json': { data: { batchSize: 2 } },
-  'mnist-gan.json': { data: { batchSize: 2 }, noise: { shape: [2, 16] } },
+  'mnist-gan.json': { data: { batchSize: 2 }, noise: { shape: [2, 16] }, realNoise: { shape: [2, 28, 28, 1] }, fakeNoise: { shape: [2, 28, 28, 1] } },
   'mnist-vae-gan.json': { data: { batchSize: 2 }, noise: { shape: [2, 8] } },
   'moons-flow.json': { data: { batchSize: 8 }, initData: { batchSize: 16 } },
 };
