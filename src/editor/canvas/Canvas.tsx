@@ -163,13 +163,12 @@ export function Canvas({ infos, bad, beforeOpen }: { infos: InfoCache; bad: Map<
         if (!kind) return api.notify(`"${target}" is of an unknown kind`, 'connect-error');
         const ports = compatiblePorts(api.index(), from, kind);
         if (!ports.length) return api.notify(`no ${from.side === 'source' ? 'input' : 'output'} of "${target}" (${kind.type}) takes this wire`, 'connect-error');
-        const taken = new Set(store.doc.edges.filter((e) => e.to.node === target).map((e) => e.to.port));
+        const taken = new Set(from.side === 'source' ? store.doc.edges.filter((e) => e.to.node === target).map((e) => e.to.port) : []);
         const port = ports.find((p) => !taken.has(p)) ?? ports[0];
         return void (from.side === 'source' ? wire(from, { node: target, port }) : wire({ node: target, port }, from));
       }
       if (!target) openPalette({ x: point.clientX, y: point.clientY }, from);
     },
-    // eslint-disable-next-line react-hooks/exhaustive-deps
     [connecting, api, wire, store],
   );
 
@@ -259,6 +258,8 @@ export function Canvas({ infos, bad, beforeOpen }: { infos: InfoCache; bad: Map<
     void rf.fitView({ maxZoom: 1 }); // waits until the new nodes are measured
   };
 
+  const layoutRef = useRef(layout);
+  layoutRef.current = layout;
   useEffect(() => {
     const w = weftGlobal();
     w.editor = {
@@ -273,9 +274,6 @@ export function Canvas({ infos, bad, beforeOpen }: { infos: InfoCache; bad: Map<
       },
     };
   }, [rf, rfStore]);
-  const layoutRef = useRef(layout);
-  layoutRef.current = layout;
-
   const onDoubleClick = (e: ReactMouseEvent) => {
     if ((e.target as Element).classList.contains('react-flow__pane')) openPalette({ x: e.clientX, y: e.clientY });
   };
