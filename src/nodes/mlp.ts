@@ -61,7 +61,7 @@ export function mlpForward(m: ModelHandle, x: tf.Tensor): tf.Tensor {
 
 export function buildMlp(config: MlpConfig, seed: number, weights = '', readFile: (p: string) => Promise<Uint8Array> = noFiles): Promise<ModelHandle> {
   const m = new ModelHandle('mlp', { ...config, inShape: [...config.inShape], hidden: [...config.hidden], outShape: [...config.outShape] }, seed);
-  return build(m, () => mlpForward(m, tf.zeros([1, size(config.inShape)])), weights, readFile);
+  return build(m, () => void mlpForward(m, tf.zeros([1, size(config.inShape)])), weights, readFile);
 }
 
 const noFiles = (p: string) => Promise.reject(new Error(`no file access (reading "${p}")`));
