@@ -14,7 +14,7 @@ const CASES: Array<{ file: string; steps: number; loss: string; set?: Record<str
   { file: 'mnist-judge.json', steps: 20, loss: 'opt', set: { data: { batchSize: 8 } } },
   { file: 'mnist-vae.json', steps: 30, loss: 'opt', set: { data: { batchSize: 16 } } },
   { file: 'mnist-gan.json', steps: 30, loss: 'optD', set: { data: { batchSize: 16 }, noise: { shape: [16, 16] }, realNoise: { shape: [16, 28, 28, 1] }, fakeNoise: { shape: [16, 28, 28, 1] } } },
-  { file: 'mnist-vae-gan.json', steps: 30, loss: 'optDis', set: { data: { batchSize: 16 }, noise: { shape: [16, 16] } } },
+  { file: 'mnist-vae-gan.json', steps: 30, loss: 'optDis', set: { data: { batchSize: 16 }, noise: { shape: [16, 8] } } },
   { file: 'moons-flow.json', steps: 40, loss: 'opt', set: { data: { batchSize: 64 } } },
 ];
 const K = 5;
