@@ -424,10 +424,14 @@ function freeAbandonedTape(): void {
   state.activeTape = null;
 }
 
-/** g ← g · min(1, c / ‖g‖₂) over all gradients together (on device: no read back). */
+/**
+ * g ← g · min(1, c / ‖g‖₂) over all gradients together (on device: no read back). The squared
+ * norms are summed by a chain of adds, not tf.addN: on WebGPU (Dawn) addN of eight or more tensors
+ * fails its command buffer and returns a stale value.
+ */
 function clipByGlobalNorm(grads: tf.NamedTensorMap, clip: number): tf.NamedTensorMap {
   return tf.tidy(() => {
-    const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
+    const norm = tf.sqrt(Object.values(grads).map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b)));
     const scale = tf.minimum(1, tf.div(clip, tf.maximum(norm, 1e-12)));
     return Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.mul(g, scale)]));
   });

@@ -82,7 +82,8 @@ const textUNet = graph(
     ['noise', 'NoiseSource', { shape: [2, 8, 8, 2], seed: 4 }],
     ['predict', 'UNetPredict', { t: 300 }],
     ['mse', 'MSE'],
-    ['opt', 'Optimizer', { learningRate: 0.003 }],
+    // clipping on: the global norm sums every U-Net and text-encoder gradient (tf.addN of that many fails on WebGPU)
+    ['opt', 'Optimizer', { learningRate: 0.003, clipNorm: 0.5 }],
     ['trainer', 'Trainer'],
   ],
   [
