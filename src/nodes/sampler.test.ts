@@ -125,6 +125,76 @@ describe('the sampling loop', () => {
   });
 });
 
+describe('pooled embeddings in the sampling loop', () => {
+  const diff = async (a: tf.Tensor, b: tf.Tensor) => (await tf.max(tf.abs(tf.sub(a, b))).data())[0];
+  const opts = { steps: 3, eta: 0, seed: 0 };
+
+  it('are batched as the context is: [p∅; p] beside [∅; c], an open negative zeros; unguided, p alone', async () => {
+    await tf.setBackend('cpu');
+    const seen: Array<{ ctx: number[][]; pooled: number[][] | null }> = [];
+    const spy: Predict = (x, t, c, p) => {
+      seen.push({ ctx: (c!.mean(2).arraySync() as number[][]), pooled: p ? (p.arraySync() as number[][]) : null });
+      return tf.zerosLike(x);
+    };
+    const latent = tf.zeros([2, 2, 2, 1]) as tf.Tensor4D;
+    const ctx = tf.ones([1, 3, 4]) as tf.Tensor3D;
+    const pos = tf.tensor2d([[1, 1], [2, 2]]);
+    const neg = tf.tensor2d([[-1, -1]]);
+    tf.dispose(await sample(spy, ddim, latent, ctx, null, { ...opts, cfgScale: 3 }, { positive: pos, negative: neg }));
+    expect(seen[0].ctx).toEqual([[0, 0, 0], [0, 0, 0], [1, 1, 1], [1, 1, 1]]); // [∅; c]
+    expect(seen[0].pooled).toEqual([[-1, -1], [-1, -1], [1, 1], [2, 2]]); // [p∅; p], the one negative repeated
+    seen.length = 0;
+    tf.dispose(await sample(spy, ddim, latent, ctx, null, { ...opts, cfgScale: 3 }, { positive: pos, negative: null }));
+    expect(seen[0].pooled).toEqual([[0, 0], [0, 0], [1, 1], [2, 2]]);
+    seen.length = 0;
+    tf.dispose(await sample(spy, ddim, latent, ctx, null, { ...opts, cfgScale: 1 }, { positive: pos, negative: neg }));
+    expect(seen[0].pooled).toEqual([[1, 1], [2, 2]]);
+    seen.length = 0;
+    tf.dispose(await sample(spy, ddim, latent, ctx, null, { ...opts, cfgScale: 3 }));
+    expect(seen[0].pooled).toBeNull();
+    tf.dispose([latent, ctx, pos, neg]);
+  });
+
+  it('with a pooled U-Net: the pooled embedding steers the samples; negatives equal to the positives give the conditional result', async () => {
+    await tf.setBackend('wasm');
+    const config: UNetConfig = { ...UNET, attentionLevels: [1], pooledDim: 6 };
+    const m = new ModelHandle('unet', config, 3);
+    tf.tidy(() => void unetForward(m, tf.zeros([1, 2, 2, 4]), tf.zeros([1]), tf.zeros([1, 1, 8]), tf.zeros([1, 6])));
+    m.freeze();
+    const predict: Predict = (x, t, c, p) => unetForward(m, x, t, c, p);
+    const latent = tf.randomNormal([2, 8, 8, 4], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const ctx = tf.randomNormal([2, 6, 8], 0, 1, 'float32', 8) as tf.Tensor3D;
+    const p = tf.randomNormal([2, 6], 0, 3, 'float32', 9) as tf.Tensor2D;
+    const plain = await sample(predict, ddim, latent, ctx, null, { ...opts, cfgScale: 1 });
+    const steered = await sample(predict, ddim, latent, ctx, null, { ...opts, cfgScale: 1 }, { positive: p, negative: null });
+    const guidedSame = await sample(predict, ddim, latent, ctx, ctx, { ...opts, cfgScale: 4 }, { positive: p, negative: p });
+    expect(await diff(plain, steered)).toBeGreaterThan(1e-3);
+    expect(await diff(steered, guidedSame)).toBeLessThan(1e-5);
+    tf.dispose([m, latent, ctx, p, plain, steered, guidedSame] as never);
+  });
+
+  it('in a graph: EncodeText pooled -> Sampler pooled and negativePooled; compile rejects them on a U-Net without the path', async () => {
+    const wire = (doc: GraphDoc): GraphDoc => ({
+      ...doc,
+      edges: [
+        ...doc.edges,
+        { id: 'p1', from: { node: 'encode', port: 'pooled' }, to: { node: 'sampler', port: 'pooled' } },
+        { id: 'p2', from: { node: 'encodeNeg', port: 'pooled' }, to: { node: 'sampler', port: 'negativePooled' } },
+      ],
+    });
+    const pooledUNet = withParams(sampling({}, undefined, { negative: '' }), 'unet', { contextDim: 8, pooledDim: 8 });
+    const before = tf.memory().numTensors;
+    const open = (await rt.run(pooledUNet)).outputs.out.value as TensorData;
+    const fed = (await rt.run(wire(pooledUNet))).outputs.out.value as TensorData;
+    expect(fed.shape).toEqual([2, 8, 8, 4]);
+    expect(Math.max(...fed.data.map((v, i) => Math.abs(v - open.data[i])))).toBeGreaterThan(1e-4);
+    rt.clearCache();
+    expect(tf.memory().numTensors).toBe(before);
+    const errors = rt.compile(wire(sampling({}, undefined, { negative: '' }))).errors.map((e) => [e.nodeId, e.port, e.message]);
+    expect(errors).toEqual([['sampler', 'pooled', expect.stringContaining('no pooled-embedding path (pooledDim 0)')]]); // the first error of the node
+  });
+});
+
 describe('the Sampler node', () => {
   let baseline: number;
   beforeEach(() => {

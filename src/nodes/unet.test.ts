@@ -148,6 +148,74 @@ describe('attention only in the middle block', () => {
   });
 });
 
+describe('the pooled-embedding path (pooledDim)', () => {
+  const plainConfig: UNetConfig = { ...TINY, attentionLevels: [1] };
+  const pooledConfig: UNetConfig = { ...plainConfig, pooledDim: 6 };
+  let plain: ModelHandle;
+  let pooled: ModelHandle;
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+    plain = build(plainConfig);
+    pooled = build(pooledConfig);
+  });
+  afterAll(() => tf.dispose([plain, pooled] as never));
+  const x = () => tf.randomNormal([2, 8, 8, 4], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const t = () => tf.tensor1d([400, 700]);
+  const ctx = () => tf.randomNormal([2, 5, 8], 0, 1, 'float32', 4) as tf.Tensor3D;
+
+  it('adds only the projection W_p, b_p to the parameters; without it the U-Net is the one it was', async () => {
+    expect(new Set(pooled.names())).toEqual(new Set([...plain.names(), 'pooled_proj.w', 'pooled_proj.b']));
+    expect(pooled.parameterCount() - plain.parameterCount()).toBe(6 * 16 + 16); // pooledDim × 4B + 4B
+    expect(plain.names().some((n) => n.startsWith('pooled_proj'))).toBe(false);
+    // an open pooled input is zeros, so temb gains b_p = 0 at init: the output is the plain U-Net's
+    // (parameters are seeded by name, so the shared ones are equal)
+    expect(await maxDiff(unetForward(plain, x(), t(), ctx()), unetForward(pooled, x(), t(), ctx(), null))).toBe(0);
+    // a U-Net without the path ignores a pooled tensor given to unetForward (the nodes reject it)
+    expect(await maxDiff(unetForward(plain, x(), t(), ctx()), unetForward(plain, x(), t(), ctx(), tf.ones([2, 6])))).toBe(0);
+  });
+
+  it('the pooled embedding changes the output; one for the whole batch equals it repeated', async () => {
+    const pA = tf.randomNormal([2, 6], 0, 1, 'float32', 6) as tf.Tensor2D;
+    const pB = tf.randomNormal([2, 6], 0, 1, 'float32', 7) as tf.Tensor2D;
+    const a = unetForward(pooled, x(), t(), ctx(), pA);
+    expect(await maxDiff(a, unetForward(pooled, x(), t(), ctx(), pB))).toBeGreaterThan(1e-2);
+    expect(await maxDiff(a, unetForward(pooled, x(), t(), ctx(), null))).toBeGreaterThan(1e-2);
+    expect(await maxDiff(a, unetForward(pooled, x(), t(), ctx(), pA.clone()))).toBe(0);
+    expect(await maxDiff(unetForward(pooled, x(), t(), null, null), unetForward(pooled, x(), t(), null, tf.zeros([2, 6])))).toBeLessThan(1e-6);
+    const one = pA.slice([0], [1]) as tf.Tensor2D;
+    expect(await maxDiff(unetForward(pooled, x(), t(), ctx(), one), unetForward(pooled, x(), t(), ctx(), tf.tile(one, [2, 1]) as tf.Tensor2D))).toBeLessThan(1e-6);
+  });
+
+  it('in a graph: U-Net Predict passes its pooled input on; compile rejects a pooled input the U-Net cannot take', async () => {
+    const withPooled = (unet: Record<string, unknown>, shape: number[]) => {
+      const d = predictGraph(unet, [2, 8, 8, 4], [2, 5, 8]);
+      return {
+        ...d,
+        nodes: [...d.nodes, { id: 'pooled', type: 'NoiseSource', params: { shape, seed: 9 }, position: { x: 0, y: 0 } }],
+        edges: [...d.edges, { id: 'ep', from: { node: 'pooled', port: 'out' }, to: { node: 'predict', port: 'pooled' } }],
+      };
+    };
+    const open = (await rt.run(predictGraph({ ...TINY, pooledDim: 6 }, [2, 8, 8, 4], [2, 5, 8]), { outputs: ['predict'] })).outputs.predict.out as TensorData;
+    const fed = (await rt.run(withPooled({ ...TINY, pooledDim: 6 }, [2, 6]), { outputs: ['predict'] })).outputs.predict.out as TensorData;
+    expect(fed.shape).toEqual([2, 8, 8, 4]);
+    expect(Math.max(...fed.data.map((v, i) => Math.abs(v - open.data[i])))).toBeGreaterThan(1e-3);
+    // with pooledDim 0 (the default) the graph's U-Net is the plain one: the same prediction as before the param existed
+    const before = (await rt.run(predictGraph(TINY, [2, 8, 8, 4], [2, 5, 8]), { outputs: ['predict'] })).outputs.predict.out as TensorData;
+    const zero = (await rt.run(predictGraph({ ...TINY, pooledDim: 0 }, [2, 8, 8, 4], [2, 5, 8]), { outputs: ['predict'] })).outputs.predict.out as TensorData;
+    expect(Array.from(zero.data)).toEqual(Array.from(before.data));
+    for (const [unet, shape, message] of [
+      [TINY, [2, 6], 'no pooled-embedding path'],
+      [{ ...TINY, pooledDim: 6 }, [2, 5], 'has width 5'],
+      [{ ...TINY, pooledDim: 6 }, [3, 6], 'has 3 items for a batch of 2'],
+      [{ ...TINY, pooledDim: 6 }, [2, 1, 6], 'expects rank 2'],
+    ] as Array<[Record<string, unknown>, number[], string]>) {
+      const { errors } = rt.compile(withPooled(unet, shape));
+      expect(errors).toEqual([expect.objectContaining({ nodeId: 'predict', port: 'pooled' })]);
+      expect(errors[0].message).toContain(message);
+    }
+  });
+});
+
 describe('U-Net in graphs', () => {
   it('a timestep input overrides the t param; a weights file replaces the seed', async () => {
     await tf.setBackend('cpu');

@@ -9,6 +9,9 @@
  *   x [N, H, W, Cin]  the noisy sample          t [N]  timesteps        ctx [N, S, Dc]  text context
  *   B = baseChannels; level i has C_i = B·channelMults[i] channels at H/2^i × W/2^i
  *   temb = W₂·SiLU(W₁·sinusoid(t))  [N, 4B]
+ *        (+ W_p·pooled + b_p   with pooledDim > 0: a global condition, the pooled text embedding
+ *         [N, pooledDim], projected to 4B and added to the time embedding, as ADM adds a class
+ *         embedding and SDXL its pooled text embedding; it then shifts every residual block)
  *   Res(h) = skip(h) + conv(SiLU(GN(conv(SiLU(GN(h))) + W_t·SiLU(temb))))
  *   Attn(h) = h + proj_out(FF ∘ CrossAttn(ctx) ∘ SelfAttn (proj_in(GN(h))))   each sub-block pre-norm, residual
  *
@@ -36,6 +39,11 @@ export type UNetConfig = {
   midAttention?: boolean;
   /** Width of the text context; 0 = no cross-attention (an unconditional U-Net). */
   contextDim: number;
+  /**
+   * Width of the pooled text embedding added to the time embedding through a linear layer;
+   * absent or 0: no such path (the config, and so the parameter set, of a U-Net without it).
+   */
+  pooledDim?: number;
   groups: number;
   heads: number;
 };
@@ -106,6 +114,22 @@ export function checkUNetInputs(
   }
 }
 
+/**
+ * Checks a pooled embedding [N or 1, D] against a U-Net config (compile time and run time alike):
+ * the U-Net must have the pooled path (pooledDim > 0) of width D.
+ */
+export function checkPooled(c: Partial<UNetConfig> | undefined, sample: Shape | undefined, pooled: Shape | undefined, port: string): void {
+  if (!c || !pooled) return;
+  if (!c.pooledDim) shapeError(port, 'this U-Net has no pooled-embedding path (pooledDim 0): leave it open, or set pooledDim');
+  if (pooled.length !== 2) shapeError(port, `expects [N, D], got rank ${pooled.length}`);
+  const d = pooled[1];
+  if (typeof d === 'number' && d !== c.pooledDim) shapeError(port, `has width ${d}, the U-Net's pooled projection takes pooledDim ${c.pooledDim}`);
+  const [n, np] = [sample?.[0], pooled[0]];
+  if (typeof n === 'number' && typeof np === 'number' && np !== 1 && np !== n) {
+    shapeError(port, `has ${np} items for a batch of ${n} (give one per item, or one for all)`);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // the forward pass
 
@@ -129,10 +153,12 @@ function transformer(m: ModelHandle, name: string, x: tf.Tensor4D, ctx: tf.Tenso
 }
 
 /**
- * ε̂ = U-Net(x, t, ctx). t: [N] timesteps; ctx: [N, S, Dc], or null for none (then a U-Net with
- * cross-attention sees a zero context, the unconditional input the Sampler also uses).
+ * ε̂ = U-Net(x, t, ctx, pooled). t: [N] timesteps; ctx: [N, S, Dc], or null for none (then a U-Net
+ * with cross-attention sees a zero context, the unconditional input the Sampler also uses);
+ * pooled: [N or 1, pooledDim], used only by a U-Net with pooledDim > 0, which sees zeros when it is
+ * null (so temb gets just the bias b_p), the same convention as the context.
  */
-export function unetForward(m: ModelHandle, x: tf.Tensor4D, t: tf.Tensor1D, context: tf.Tensor3D | null): tf.Tensor4D {
+export function unetForward(m: ModelHandle, x: tf.Tensor4D, t: tf.Tensor1D, context: tf.Tensor3D | null, pooled: tf.Tensor2D | null = null): tf.Tensor4D {
   const c = m.config as unknown as UNetConfig;
   const levels = c.channelMults.length;
   const chans = c.channelMults.map((k) => k * c.baseChannels);
@@ -145,7 +171,13 @@ export function unetForward(m: ModelHandle, x: tf.Tensor4D, t: tf.Tensor1D, cont
   }
   // 1. temb = W₂·SiLU(W₁·sinusoid(t)), sinusoid of width B (rounded up to even)
   const sinDim = c.baseChannels + (c.baseChannels % 2);
-  const temb = linear(m, 'time.fc2', silu(linear(m, 'time.fc1', timestepEmbedding(t, sinDim), 4 * c.baseChannels)), 4 * c.baseChannels) as tf.Tensor2D;
+  let temb = linear(m, 'time.fc2', silu(linear(m, 'time.fc1', timestepEmbedding(t, sinDim), 4 * c.baseChannels)), 4 * c.baseChannels) as tf.Tensor2D;
+  //    + W_p·pooled + b_p: the global text condition joins t in every residual block's shift
+  if (c.pooledDim) {
+    let p = pooled ?? (tf.zeros([n, c.pooledDim]) as tf.Tensor2D);
+    if (p.shape[0] === 1 && n > 1) p = tf.tile(p, [n, 1]); // one prompt for the whole batch
+    temb = tf.add(temb, linear(m, 'pooled_proj', p, 4 * c.baseChannels));
+  }
   // 2. conv_in, the first skip
   let h = conv2d(m, 'conv_in', x, c.baseChannels);
   const skips: tf.Tensor4D[] = [h];
@@ -189,7 +221,7 @@ export function batchTimesteps(t: number | tf.Tensor, n: number): tf.Tensor1D {
 // ---------------------------------------------------------------------------------------------
 // the node kinds
 
-function configFrom(p: Omit<UNetConfig, 'attentionLevels'> & { attentionLevels: string }): UNetConfig {
+function configFrom(p: Omit<UNetConfig, 'attentionLevels' | 'pooledDim'> & { attentionLevels: string; pooledDim: number }): UNetConfig {
   return {
     inChannels: p.inChannels,
     outChannels: p.outChannels,
@@ -199,6 +231,7 @@ function configFrom(p: Omit<UNetConfig, 'attentionLevels'> & { attentionLevels: 
     attentionLevels: parseLevels(p.attentionLevels),
     ...(/\bmid\b/.test(p.attentionLevels) ? { midAttention: true } : {}),
     contextDim: p.contextDim,
+    ...(p.pooledDim > 0 ? { pooledDim: p.pooledDim } : {}),
     groups: p.groups,
     heads: p.heads,
   };
@@ -208,7 +241,7 @@ export const UNet = defineNode({
   type: 'UNet',
   category: 'diffusion',
   title: 'U-Net',
-  doc: 'Builds a denoising U-Net: residual blocks (group norm, SiLU) with a sinusoidal time embedding, down/up levels joined by skip connections, and self- plus cross-attention to a text context at chosen levels.',
+  doc: 'Builds a denoising U-Net: residual blocks (group norm, SiLU) with a sinusoidal time embedding, down/up levels joined by skip connections, and self- plus cross-attention to a text context at chosen levels; with pooledDim, a pooled text embedding projected into the time embedding.',
   inputs: {},
   outputs: { model: model('unet', { doc: 'the U-Net, for U-Net Predict and the Sampler' }) },
   params: {
@@ -219,6 +252,7 @@ export const UNet = defineNode({
     resBlocks: int(1, { min: 1, max: 4, doc: 'residual blocks per level on the way down (one more on the way up)' }),
     attentionLevels: levelsParam('1'),
     contextDim: int(64, { min: 0, max: 4096, doc: 'width of the text context for cross-attention (0: no cross-attention)' }),
+    pooledDim: int(0, { min: 0, max: 4096, doc: 'width of a pooled text embedding [N, D] projected by a linear layer and added to the time embedding (a global condition, as SDXL adds its pooled text embedding); 0: none' }),
     groups: int(8, { min: 1, max: 64, doc: 'group-norm groups (must divide every level’s channels)' }),
     heads: int(4, { min: 1, max: 32, doc: 'attention heads (must divide the channels where there is attention)' }),
     seed: seedParam(0, { doc: 'initialises the weights deterministically' }),
@@ -237,7 +271,7 @@ export const UNet = defineNode({
     // the dry run: the smallest sample every level can halve, one timestep, a one-token context
     const f = 2 ** (c.channelMults.length - 1);
     const dryRun = () =>
-      void unetForward(m, tf.zeros([1, f, f, c.inChannels]), tf.zeros([1]), c.contextDim ? tf.zeros([1, 1, c.contextDim]) : null);
+      void unetForward(m, tf.zeros([1, f, f, c.inChannels]), tf.zeros([1]), c.contextDim ? tf.zeros([1, 1, c.contextDim]) : null, c.pooledDim ? tf.zeros([1, c.pooledDim]) : null);
     return { model: await build(m, dryRun, params.weights, readFile) };
   },
 });
@@ -246,12 +280,13 @@ export const UNetPredict = defineNode({
   type: 'UNetPredict',
   category: 'diffusion',
   title: 'U-Net Predict',
-  doc: 'One U-Net call: the model output (ε, v or x0, as it was trained) for a sample at a timestep, conditioned on a context (open: a zero, unconditional context).',
+  doc: 'One U-Net call: the model output (ε, v or x0, as it was trained) for a sample at a timestep, conditioned on a context and, for a U-Net with pooledDim, a pooled embedding (open: zeros, the unconditional input).',
   inputs: {
     model: model('unet', { doc: 'a U-Net' }),
     sample: tensor(['N', null, null, null], { doc: 'the noisy sample x_t [N, H, W, C]' }),
     timestep: tensor(undefined, { dtype: 'any', optional: true, doc: 'timesteps [N] or one for all ([] or [1]), float or int; open: the t param' }),
     context: tensor([null, null, null], { optional: true, doc: 'text embeddings [N or 1, L, contextDim]' }),
+    pooled: tensor([null, null], { optional: true, doc: 'pooled text embedding [N or 1, pooledDim], added to the time embedding (only for a U-Net with pooledDim > 0)' }),
   },
   outputs: { out: tensor(['N', null, null, null], { doc: 'the prediction [N, H, W, outChannels]' }) },
   params: { t: number(500, { min: 0, doc: 'the timestep when the timestep input is open' }) },
@@ -259,6 +294,7 @@ export const UNetPredict = defineNode({
     const c = configOf<UNetConfig>(inputs.model);
     const sample = shapeOf(inputs.sample);
     checkUNetInputs(c, sample, shapeOf(inputs.context), { sample: 'sample', context: 'context' });
+    checkPooled(c, sample, shapeOf(inputs.pooled), 'pooled');
     const ts = shapeOf(inputs.timestep);
     if (ts && ts.length > 1) shapeError('timestep', `expects [N], [1] or [], got rank ${ts.length}`);
     const n = sample?.[0] ?? null;
@@ -271,8 +307,10 @@ export const UNetPredict = defineNode({
     const m = inputs.model as ModelHandle;
     const x = inputs.sample as tf.Tensor4D;
     const ctx = (inputs.context as tf.Tensor3D | undefined) ?? null;
+    const pooled = (inputs.pooled as tf.Tensor2D | undefined) ?? null;
     checkUNetInputs(m.config as Partial<UNetConfig>, x.shape, ctx?.shape, { sample: 'sample', context: 'context' });
+    checkPooled(m.config as Partial<UNetConfig>, x.shape, pooled?.shape, 'pooled');
     const t = batchTimesteps((inputs.timestep as tf.Tensor | undefined) ?? params.t, x.shape[0]);
-    return { out: unetForward(m, x, t, ctx) };
+    return { out: unetForward(m, x, t, ctx, pooled) };
   },
 });
