@@ -20,7 +20,7 @@ export async function weightsFingerprint(params: { weights: string }, ctx: Finge
  */
 export async function build(m: ModelHandle, dryRun: () => void, weights: string, readFile: (path: string) => Promise<Uint8Array>): Promise<ModelHandle> {
   try {
-    tf.tidy(dryRun);
+    tf.tidy(() => void dryRun()); // whatever the dry run returns is not kept
     m.freeze();
     if (weights) {
       let bytes: Uint8Array;
