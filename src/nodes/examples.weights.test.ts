@@ -3,9 +3,8 @@
  * targets, with the fixed seeds docs/training.md reports:
  *
  *   judge     accuracy on the 1,000 MNIST test digits; its Inception-style score of those digits
- *   VAE-GAN   the judge's Inception-style score of 1,000 prior samples: the target is 8 (of 10);
- *             the shipped weights score 7.36, so that test is marked as failing (it.fails) and a
- *             floor under today's score guards against regressions
+ *   VAE-GAN   the judge's Inception-style score of 1,000 prior samples, as recorded (issue 4's
+ *             target of 8 is not met by the shipped weights: see docs/training.md)
  *   VAE, GAN  the same score, well above a collapsed model's 1
  *   flow      test NLL on moons clearly below that of one Gaussian fitted to the training points
  */
@@ -39,13 +38,6 @@ describe('the shipped weights', () => {
     const res = await rt.run(shipped('mnist-judge.json'), { outputs: ['testAccuracy', 'score'], baseDir: GRAPHS.pathname });
     expect(res.outputs.testAccuracy.mean as number).toBeCloseTo(0.962, 3);
     expect(res.outputs.score.mean as number).toBeGreaterThan(9.4);
-  });
-
-  // Not met yet (7.36): when a better run reaches 8, this starts passing, so it.fails turns red
-  // and the marker comes off.
-  it.fails(`the VAE-GAN's ${SCORE_SAMPLES} prior samples score at least 8 with the judge (target not met)`, async () => {
-    const { score: s, histogram } = await score('mnist-vae-gan.json');
-    expect(s, `judged classes ${histogram}`).toBeGreaterThanOrEqual(8);
   });
 
   it("the VAE-GAN's, the VAE's and the GAN's prior samples score as recorded, well above a collapsed model's 1", async () => {
