@@ -5,8 +5,9 @@
  *                                       reconstruct test digits; a short run from its seed lowers its loss
  *   graphs/mnist-ldm.json               stage 2, the text-conditioned U-Net in that latent space:
  *                                       prompted with each digit, the shipped model makes that digit
- *                                       (by the MNIST judge) at least 90% of the time; a short run
- *                                       from its seeds lowers the noise-prediction loss
+ *                                       (by the MNIST judge) well above chance, as recorded (issue 4's
+ *                                       90% is not met: see docs/training.md); a short run from its
+ *                                       seeds lowers the noise-prediction loss
  *
  * Every number comes from fixed seeds on wasm; `npm run train:examples -- ldm-autoencoder ldm`
  * (scripts/examples/ldm*.ts) trains the weights, docs/training.md records the run.
@@ -94,13 +95,6 @@ describe('graphs/mnist-ldm.json (stage 2)', () => {
     console.log(`stage 2: judge accuracy ${r.accuracy.toFixed(2)}; per digit 0..9: ${r.perDigit.map((a) => a.toFixed(1)).join(' ')}; labels ${r.labels.join('')}`);
     expect(r.images.shape).toEqual([10 * CHECK.perDigit, 28, 28, 1]);
     expect(r.accuracy).toBeGreaterThanOrEqual(ACHIEVED);
-  });
-
-  // Known gap: issue 4 asks for 90%; the shipped weights (2,000 steps of batch 64 on 2 shared
-  // cores) reach about half that. This test passes while the gap remains and fails, as a
-  // reminder to make it a plain test, once retrained weights meet the target.
-  it.fails('KNOWN GAP: the shipped model makes the prompted digit at least 90% of the time', () => {
-    expect(accuracy).toBeGreaterThanOrEqual(0.9);
   });
 
   it('a short run from the seeds lowers the noise-prediction loss and leaves no tensor behind', async () => {
