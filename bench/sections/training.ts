@@ -13,12 +13,12 @@
  * WEFT_BENCH_TRAIN_STEPS changes STEPS (default 20); WEFT_BENCH_EXAMPLES=a,b picks examples.
  * The examples' own batch sizes are used: the figures are what a user training the example sees.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { createRuntime, loadGraph, setParam, type GraphDoc } from '../../src/index.ts';
+import { createRuntime, type GraphDoc } from '../../src/index.ts';
+import { fromSeeds, GRAPHS } from '../../src/nodes/examples-testing.ts';
 import { BenchCheckError, round, type BenchContext, type Row } from '../lib.ts';
 
-const GRAPHS = new URL('../../graphs/', import.meta.url);
 const WARMUP = 3;
 const STEPS = Number(process.env.WEFT_BENCH_TRAIN_STEPS ?? 20);
 const MEMORY_STEPS = Number(process.env.WEFT_BENCH_MEMORY_STEPS ?? 1000);
@@ -30,10 +30,9 @@ const ONLY = process.env.WEFT_BENCH_EXAMPLES?.split(',').filter(Boolean);
 function trainingExamples(): Array<{ name: string; doc: GraphDoc }> {
   const out: Array<{ name: string; doc: GraphDoc }> = [];
   for (const file of readdirSync(GRAPHS).filter((f) => f.endsWith('.json')).sort()) {
-    let doc = loadGraph(readFileSync(new URL(file, GRAPHS), 'utf8'));
-    if (!doc.nodes.some((n) => n.type === 'Trainer')) continue;
     if (ONLY && !ONLY.includes(file.replace(/\.json$/, ''))) continue;
-    for (const n of doc.nodes) if (typeof n.params.weights === 'string' && n.params.weights.endsWith('.safetensors')) doc = setParam(doc, n.id, 'weights', '');
+    const doc = fromSeeds(file);
+    if (!doc.nodes.some((n) => n.type === 'Trainer')) continue;
     out.push({ name: file.replace(/\.json$/, ''), doc });
   }
   return out;

@@ -20,6 +20,7 @@ import {
   createRegistry,
   createRuntime,
   GraphError,
+  isBuilderKind,
   parseGraph,
   parseSafetensors,
   planTraining,
@@ -422,17 +423,13 @@ function rewireWeights(s: SaveInput, dir: string, trained: Record<string, string
   const files: Record<string, string> = {};
   for (const [id, file] of Object.entries(trained)) for (const b of builderChain(doc, s.registry, id)) files[b] = file;
   for (const n of s.plan.nodes) {
-    const isBuilder = 'weights' in n.kind.params && Object.values(n.kind.outputs).some((p) => p.kind === 'model');
-    if (!isBuilder) continue;
+    if (!isBuilderKind(n.kind)) continue;
     const current = n.params.weights;
     if (files[n.id]) doc = setParam(doc, n.id, 'weights', files[n.id]);
     else if (typeof current === 'string' && current) doc = setParam(doc, n.id, 'weights', posix(path.relative(path.resolve(dir), path.resolve(s.graphDir, current))));
   }
   return doc;
 }
-
-const isBuilderKind = (kind: ReturnType<Registry['get']>) =>
-  !!kind && 'weights' in kind.params && Object.values(kind.outputs).some((p) => p.kind === 'model');
 
 /**
  * The builders whose weights one trained model's file holds: the builder itself and, for a model

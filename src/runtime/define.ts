@@ -103,6 +103,10 @@ export interface NodeKind<P extends Record<string, ParamSpec<any>> = Record<stri
 
 export type AnyNodeKind = NodeKind<any>;
 
+/** A builder: a kind with a `weights` file param and a model output (not WeightedSum, whose `weights` are loss weights). */
+export const isBuilderKind = (kind: AnyNodeKind | undefined): boolean =>
+  !!kind && 'weights' in kind.params && Object.values(kind.outputs).some((p) => p.kind === 'model');
+
 /** Thrown from `infer` to reject an input's shape; compile turns it into a 'shape-mismatch' issue. */
 export class ShapeError extends Error {
   constructor(readonly port: string | undefined, message: string) {

@@ -1,7 +1,7 @@
 /** The engine's public surface. Knows no concrete node kind and no platform. */
 export * from './ports.ts';
 export * from './params.ts';
-export { defineNode, shapeError, ShapeError, type FingerprintContext, type TrainingRole, type NodeDef, type NodeKind, type AnyNodeKind, type RunContext, type InferContext, type Category, type ParamMigration, type ProgressInfo } from './define.ts';
+export { defineNode, isBuilderKind, shapeError, ShapeError, type FingerprintContext, type TrainingRole, type NodeDef, type NodeKind, type AnyNodeKind, type RunContext, type InferContext, type Category, type ParamMigration, type ProgressInfo } from './define.ts';
 export { Registry } from './registry.ts';
 export { compile, type Plan, type PlanNode, type CompileResult } from './compile.ts';
 export { execute, recipeKey, neededNodes, defaultOutputs, type RunEvent, type RunResult, type NodeReport, type ExecuteOptions } from './execute.ts';
