@@ -28,3 +28,27 @@ export async function ldmFigures({ rt, doc, baseDir }: EvalContext): Promise<Rec
 
 const example: Example = { name: 'ldm', graph: 'graphs/mnist-ldm.json', order: 51, evaluate: ldmFigures };
 export default example;
+
+/**
+ * A later phase of stage 2: the shipped U-Net and text encoder (the files are read, then
+ * rewritten) train on at a lower learning rate, the batches going on at Dataset step `startStep`,
+ * with fresh seeds for the noise, the timesteps and the prompt dropout (seedBase + 4, 3, 5).
+ */
+export function ldmPhase(p: { name: string; order: number; steps: number; learningRate: number; startStep: number; seedBase: number }): Example {
+  return {
+    name: p.name,
+    graph: 'graphs/mnist-ldm.json',
+    order: p.order,
+    steps: p.steps,
+    set: {
+      unet: { weights: 'weights/ldm-unet.safetensors' },
+      textEncoder: { weights: 'weights/ldm-text.safetensors' },
+      optimizer: { learningRate: p.learningRate },
+      data: { step: p.startStep },
+      noise: { seed: p.seedBase + 4 },
+      timesteps: { seed: p.seedBase + 3 },
+      dropout: { seed: p.seedBase + 5 },
+    },
+    evaluate: ldmFigures,
+  };
+}
