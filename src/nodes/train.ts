@@ -46,6 +46,7 @@ export const Optimizer = defineNode({
           : tf.train.sgd(p.learningRate),
     clipNorm: (p) => p.clipNorm,
     band: (p) => (p.bandMax > p.bandMin ? [p.bandMin, p.bandMax] : null),
+    slots: (p) => (p.algorithm === 'adam' ? ['m', 'v'] : p.momentum > 0 ? ['momentum'] : []),
   },
   run: ({ inputs }) => ({ optimizer: descriptor(), loss: inputs.loss }),
 });

@@ -46,6 +46,8 @@ export type TrainingRole<P> =
       clipNorm?: (params: P) => number;
       /** Skip the update when the loss is outside [min, max] (VAE-GAN style balancing); null: never skip. */
       band?: (params: P) => [number, number] | null;
+      /** The per-variable state the optimizer keeps, by tfjs's slot names (Adam: m, v), for checkpoints; none when absent. */
+      slots?: (params: P) => string[];
     }
   | { role: 'trainer' };
 

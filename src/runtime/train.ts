@@ -343,8 +343,7 @@ async function exportOptimizer(o: OptimizerPlan, models: Trainable[], store: Opt
 /** Load saved state into the optimizer: every slot of every trained variable, with its exact shape, and nothing else. */
 async function restoreOptimizer(o: OptimizerPlan, models: Trainable[], state: Map<string, NamedTensor>, store: OptimizerStore): Promise<void> {
   const bad = (why: string): never => fail('node-failed', o.node.id, `the saved optimizer state does not fit "${o.node.id}": ${why}`);
-  const p = o.node.params as { algorithm?: string; momentum?: number };
-  const slots = p.algorithm === 'adam' ? ['m', 'v'] : (p.momentum ?? 0) > 0 ? ['momentum'] : [];
+  const slots = o.spec.slots?.(o.node.params) ?? [];
   const iter = state.get('iter');
   if (!iter || iter.data.length !== 1) bad('it has no "iter" count');
   const vars = stateNames(o, models);
