@@ -212,3 +212,48 @@ test('the help panel lists the shortcuts', async ({ page }) => {
   await page.keyboard.press('Escape');
   await expect(page.getByTestId('help')).toHaveCount(0);
 });
+
+test('the minimap draws every node in its category colour, and dragging it pans the view', async ({ page }) => {
+  await openEditor(page, graph([['noise', 'NoiseSource', {}, 0, 0], ['gain', 'Scale', {}, 350, 0], ['show', 'ImageOutput', {}, 700, 0]], ['noise.out -> gain.x', 'gain.out -> show.image']));
+  const map = page.getByTestId('minimap');
+  // one path per colour: sources blue, math grey, outputs green, each a rectangle per node
+  const fills = await map.locator('path[data-fill]').evaluateAll((ps) => ps.map((p) => [p.getAttribute('data-fill'), (p.getAttribute('d')!.match(/M/g) ?? []).length]));
+  expect(Object.fromEntries(fills)).toEqual({ '#3b82c4': 1, '#6b7280': 1, '#1b7f3b': 1 });
+  const transform = () => page.evaluate(() => document.querySelector<HTMLElement>('.react-flow__viewport')!.style.transform);
+  const before = await transform();
+  const box = (await map.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 - 40, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  const after = await transform();
+  expect(after).not.toEqual(before);
+  // dragging the minimap's window left moves the view left: the graph slides right on screen
+  const x = (t: string) => Number(/translate\((-?[\d.]+)px/.exec(t)![1]);
+  expect(x(after)).toBeGreaterThan(x(before));
+});
+
+test('zoomed far out, a node draws its header and handles only, and its wires stay on its handles', async ({ page }) => {
+  await openEditor(page, graph([['noise', 'NoiseSource', {}, 0, 0], ['gain', 'Scale', {}, 350, 0]], ['noise.out -> gain.x']));
+  const rowHeight = () => page.getByTestId('port-gain-in-x').evaluate((e) => e.getBoundingClientRect().height);
+  const near = await rowHeight();
+  await expect(page.getByTestId('port-gain-in-x')).toContainText('tensor');
+  await page.evaluate(() => window.__weft!.editor!.setZoom(0.3));
+  await expect(page.getByTestId('node-gain')).toHaveClass(/far/);
+  await expect(page.getByTestId('port-gain-in-x')).toHaveText('');
+  await expect(page.getByTestId('node-gain').locator('input, select')).toHaveCount(0);
+  expect(await rowHeight()).toBeCloseTo(near * 0.3, 0);
+  // the wire ends where the handle is drawn
+  const end = await page.evaluate(() => {
+    const d = document.querySelector('.react-flow__edge-path')!.getAttribute('d')!;
+    const nums = d.match(/-?[\d.]+/g)!.map(Number);
+    const [x, y] = nums.slice(-2);
+    const h = document.querySelector('[data-testid="handle-gain-in-x"]')!.getBoundingClientRect();
+    const vp = document.querySelector<HTMLElement>('.react-flow__viewport')!;
+    const m = /translate\((-?[\d.]+)px, (-?[\d.]+)px\) scale\(([\d.]+)\)/.exec(vp.style.transform)!.slice(1).map(Number);
+    const pane = document.querySelector('.react-flow__renderer')!.getBoundingClientRect();
+    return { wire: [pane.left + m[0] + x * m[2], pane.top + m[1] + y * m[2]], handle: [h.left + h.width / 2, h.top + h.height / 2] };
+  });
+  expect(Math.abs(end.wire[0] - end.handle[0])).toBeLessThan(3);
+  expect(Math.abs(end.wire[1] - end.handle[1])).toBeLessThan(3);
+});

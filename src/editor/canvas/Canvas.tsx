@@ -7,7 +7,6 @@
 import {
   Background,
   Controls,
-  MiniMap,
   Panel,
   ReactFlow,
   applyEdgeChanges,
@@ -32,12 +31,14 @@ import { ConnectingCtx, EditorCtx, type Connecting } from './context.ts';
 import { useCanvasKeys } from './keys.ts';
 import { autoLayout } from './layout.ts';
 import { CATEGORY_COLORS, NodeCard, type WeftNode } from './NodeCard.tsx';
+import { Overview } from './Overview.tsx';
 import { Palette } from './Palette.tsx';
 import { SHORTCUTS } from './shortcuts.ts';
 import './canvas.css';
 import type { InfoCache } from './view.ts';
 
 const nodeTypes = { weft: NodeCard };
+const overviewColor = (n: WeftNode) => (n.data.info.kind ? CATEGORY_COLORS[n.data.info.kind.category] : '#999');
 /** Fit the graph, but never magnify past 1:1 (a lone node filling the screen helps nobody). */
 const FIT = { maxZoom: 1, duration: 200 };
 
@@ -307,7 +308,7 @@ export function Canvas({ infos, bad, beforeOpen }: { infos: InfoCache; bad: Map<
         >
           <Background gap={24} />
           <Controls />
-          <MiniMap pannable zoomable nodeColor={(n) => { const k = (n as WeftNode).data.info.kind; return k ? CATEGORY_COLORS[k.category] : '#999'; }} />
+          <Overview colorOf={overviewColor} />
           <Panel position="top-left" className="edit-toolbar">
             <button data-testid="undo" onClick={() => store.undo()} title="Ctrl+Z">Undo</button>
             <button data-testid="redo" onClick={() => store.redo()} title="Ctrl+Shift+Z">Redo</button>

@@ -54,7 +54,7 @@ function handleFit(api: EditorApi, from: Connecting, id: string, kind: AnyNodeKi
   return fit;
 }
 
-function Header({ id, title, color }: { id: string; title: string; color: string }) {
+function Header({ id, title, color, far }: { id: string; title: string; color: string; far?: boolean }) {
   const api = useContext(EditorCtx)!;
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(id);
@@ -74,7 +74,7 @@ function Header({ id, title, color }: { id: string; title: string; color: string
       <span className="title">{title}</span>
       {editing ? (
         <input className="nodrag rename" data-testid={`rename-${id}`} autoFocus value={draft} onChange={(e) => setDraft(e.target.value)} onBlur={commit} onKeyDown={onKey} />
-      ) : (
+      ) : far ? null : (
         <span className="id" data-testid={`id-${id}`}>
           {id}
         </span>
@@ -92,9 +92,11 @@ interface RowProps {
   now?: PortType;
   fit?: boolean;
   error?: string;
+  /** Far out: the handle alone (the row keeps its height, so wires stay where they were). */
+  far?: boolean;
 }
 
-function PortRow({ nodeId, port, side, spec, now, fit, error }: RowProps) {
+function PortRow({ nodeId, port, side, spec, now, fit, error, far }: RowProps) {
   const color = spec ? PORT_COLORS[spec.kind] : '#999';
   const declared = spec ? describeType(spec) : 'unknown';
   const shown = now ? portLabel(now) : declared;
@@ -112,14 +114,18 @@ function PortRow({ nodeId, port, side, spec, now, fit, error }: RowProps) {
         style={{ background: color, borderColor: color }}
         data-testid={`handle-${nodeId}-${side}-${port}`}
       />
-      <span className="name">
-        {port}
-        {spec?.multi ? ' ⋯' : ''}
-        {spec?.optional ? '?' : ''}
-      </span>
-      <span className="type" style={{ color }}>
-        {shown}
-      </span>
+      {!far && (
+        <>
+          <span className="name">
+            {port}
+            {spec?.multi ? ' ⋯' : ''}
+            {spec?.optional ? '?' : ''}
+          </span>
+          <span className="type" style={{ color }}>
+            {shown}
+          </span>
+        </>
+      )}
     </div>
   );
 }
@@ -155,12 +161,12 @@ function NodeCardImpl({ id, data, selected }: NodeProps<WeftNode>) {
   const onParam = (name: string, value: unknown) => api.setParam(id, name, value);
   return (
     <div className={cls} data-testid={`node-${id}`} data-type={node.type}>
-      <Header id={id} title={kind.title} color={CATEGORY_COLORS[kind.category]} />
+      <Header id={id} title={kind.title} color={CATEGORY_COLORS[kind.category]} far={far} />
       {Object.entries(kind.inputs).map(([port, spec]) => (
-        <PortRow key={`i${port}`} nodeId={id} port={port} side="in" spec={spec} now={info.in[port]?.[0]} fit={fit?.get(`in:${port}`)} error={portError(port)} />
+        <PortRow key={`i${port}`} nodeId={id} port={port} side="in" spec={spec} now={info.in[port]?.[0]} fit={fit?.get(`in:${port}`)} error={portError(port)} far={far} />
       ))}
       {Object.entries(kind.outputs).map(([port, spec]) => (
-        <PortRow key={`o${port}`} nodeId={id} port={port} side="out" spec={spec} now={info.out?.[port]} fit={fit?.get(`out:${port}`)} />
+        <PortRow key={`o${port}`} nodeId={id} port={port} side="out" spec={spec} now={info.out?.[port]} fit={fit?.get(`out:${port}`)} far={far} />
       ))}
       {!far && Object.keys(kind.params).length > 0 && (
         <div className="params">
