@@ -1,8 +1,9 @@
 /**
- * `npm run train:examples [-- NAME ...] [--steps N] [--out DIR [--set node.param=value ...]] [--backend B]`:
+ * `npm run train:examples [-- NAME ...] [--steps N] [--minutes M] [--out DIR [--set node.param=value ...] [--graph FILE]] [--backend B] [--skip-eval]`:
  * train the example
  * graphs from their seeded initialisation and ship their weights. With --out, the weights go to DIR
- * and docs/training.md is left alone (for trying variants with --set).
+ * and docs/training.md is left alone (for trying variants: --set overrides params for training,
+ * --graph trains another graph file in the named example's place and scores it the same way).
  *
  * Every scripts/examples/*.ts (see example.ts there) is one example. For each named (default: all),
  *
@@ -19,6 +20,7 @@
  * Runs replay exactly: data, noise and initialisation all come from the graphs' seeds.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -73,7 +75,7 @@ function trainingDoc(doc: GraphDoc, ex: Example, files: Set<string>, steps?: num
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const fmt = (x: number | string) => (typeof x === 'string' ? x : Math.abs(x) >= 1000 || x === Math.round(x) ? String(x) : x.toPrecision(4));
 
-async function trainOne(ex: Example, o: { steps?: number; out?: string; backend: BackendRequest }): Promise<void> {
+async function trainOne(ex: Example, o: { steps?: number; out?: string; backend: BackendRequest; skipEval?: boolean; minutes?: number }): Promise<void> {
   const graphFile = path.join(ROOT, ex.graph);
   const graphDir = path.dirname(graphFile);
   const doc = loadGraph(readFileSync(graphFile, 'utf8'));
@@ -102,24 +104,33 @@ async function trainOne(ex: Example, o: { steps?: number; out?: string; backend:
     // In chunks, the files rewritten after each: an interrupted run leaves the last chunk's
     // weights. The runtime keeps each optimizer's state (Adam's moments) between the calls, so
     // chunked training is the same as one call.
-    const chunk = Math.max(logEvery, Math.ceil(steps / 10));
+    // With --minutes, training stops at the first log interval past the time (the steps done are recorded).
+    const deadline = o.minutes ? t0 + o.minutes * 60_000 : Infinity;
+    const chunk = o.minutes ? logEvery : Math.max(logEvery, Math.ceil(steps / 10));
     const written: string[] = [];
-    for (let done = 0; done < steps; done += chunk) {
+    let trained = 0;
+    for (let done = 0; done < steps && performance.now() < deadline; done += chunk) {
       const n = Math.min(chunk, steps - done);
       const result = await rt.train(train, { steps: n, startStep: done, baseDir: graphDir, exportWeights: true, onEvent });
-      written.splice(0, written.length, ...writeWeights(result.weights ?? {}, { ex, doc, files, out: o.out, graphDir, steps: done + n }));
+      trained = done + n;
+      if (trained % Math.max(logEvery, Math.ceil(steps / 10)) === 0 || trained === steps || performance.now() >= deadline) {
+        written.splice(0, written.length, ...writeWeights(result.weights ?? {}, { ex, doc, files, out: o.out, graphDir, steps: trained }));
+      }
     }
     const seconds = (performance.now() - t0) / 1000;
-    console.log(`[${ex.name}] trained in ${seconds.toFixed(0)} s; wrote ${written.map((f) => path.relative(ROOT, f)).join(', ')}`);
+    console.log(`[${ex.name}] ${trained} steps in ${seconds.toFixed(0)} s; wrote ${written.map((f) => path.relative(ROOT, f)).join(', ')}`);
 
     // 4. figures
     const shipped = new Set(files.values());
     const withOut = o.out
       ? doc.nodes.reduce((d, n) => (typeof n.params.weights === 'string' && shipped.has(n.params.weights) ? setParam(d, n.id, 'weights', path.join(o.out!, path.basename(n.params.weights))) : d), doc)
       : doc;
-    const figures = ex.evaluate ? await ex.evaluate({ rt, doc: withOut, baseDir: graphDir, history }) : {};
+    const figures = ex.evaluate && !o.skipEval ? await ex.evaluate({ rt, doc: withOut, baseDir: graphDir, history }) : {};
     console.log(`[${ex.name}] ${Object.entries(figures).map(([k, v]) => `${k} ${fmt(v)}`).join('  ')}`);
-    if (!o.out) recordFigures(ex, { steps, seconds, backend: rt.backend.name, history, figures, files: written });
+    const adapter = rt.backend.adapter;
+    const where = `${rt.backend.name}${adapter && !adapter.fallback ? ` on ${[adapter.vendor, adapter.description || adapter.architecture].filter(Boolean).join(' ')}` : ''}, ${process.env.WEFT_TRAIN_MACHINE ?? `${cpus().length} cores`}`;
+    // a variant's section goes beside its weights, for comparing (and copying into docs/training.md by hand)
+    recordFigures(ex, { steps: trained, seconds, where, history, figures, files: written }, o.out ? path.join(o.out, 'training.md') : DOC);
   } finally {
     rt.dispose();
   }
@@ -143,24 +154,24 @@ function writeWeights(
 }
 
 /** Replace (or add) the example's section of docs/training.md. */
-function recordFigures(ex: Example, r: { steps: number; seconds: number; backend: string; history: TrainStep[]; figures: Record<string, number | string>; files: string[] }): void {
+function recordFigures(ex: Example, r: { steps: number; seconds: number; where: string; history: TrainStep[]; figures: Record<string, number | string>; files: string[] }, doc: string): void {
   const tail = r.history.slice(-Math.min(50, r.history.length));
   const optimizers = Object.keys(r.history[0]?.losses ?? {});
   const bytes = r.files.reduce((s, f) => s + readFileSync(f).length, 0);
   const rows: [string, string][] = [
     ['graph', `[${ex.graph}](../${ex.graph})`],
     ['steps', String(r.steps)],
-    ['wall time', `${r.seconds.toFixed(0)} s (${(r.steps / r.seconds).toFixed(2)} steps/s, ${r.backend}, 2 shared cores)`],
+    ['wall time', `${r.seconds.toFixed(0)} s (${(r.steps / r.seconds).toFixed(2)} steps/s, ${r.where})`],
     ...optimizers.map((k): [string, string] => [`final loss ${k} (mean of last ${tail.length} steps)`, fmt(mean(tail.map((h) => h.losses[k])))]),
     ...Object.entries(r.figures).map(([k, v]): [string, string] => [k, fmt(v)]),
     ['weights', `${r.files.map((f) => path.relative(path.join(ROOT, 'docs'), f)).join(', ')} (${(bytes / 1024).toFixed(0)} KiB)`],
     ['date', new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC'],
   ];
   const section = [`<!-- example:${ex.name} -->`, `## ${ex.name}`, '', '| | |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`), `<!-- /example:${ex.name} -->`].join('\n');
-  let text = existsSync(DOC) ? readFileSync(DOC, 'utf8') : HEADER;
+  let text = existsSync(doc) ? readFileSync(doc, 'utf8') : HEADER;
   const re = new RegExp(`<!-- example:${ex.name} -->[\\s\\S]*?<!-- /example:${ex.name} -->`);
   text = re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}\n`;
-  writeFileSync(DOC, text);
+  writeFileSync(doc, text);
 }
 
 const HEADER = `# Training the examples
@@ -188,12 +199,14 @@ function parseSets(sets: string[]): Record<string, Record<string, unknown>> {
   return out;
 }
 
-async function main(): Promise<void> {
+/** The command line; `examples` in place of scripts/examples/ (a bundled build, which cannot import .ts files). */
+export async function main(args = process.argv.slice(2), examples?: Example[]): Promise<void> {
   const { values, positionals } = parseArgs({
+    args,
     allowPositionals: true,
-    options: { steps: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string', default: 'wasm' }, set: { type: 'string', multiple: true, default: [] }, list: { type: 'boolean' } },
+    options: { steps: { type: 'string' }, out: { type: 'string' }, graph: { type: 'string' }, 'skip-eval': { type: 'boolean' }, minutes: { type: 'string' }, backend: { type: 'string', default: 'wasm' }, set: { type: 'string', multiple: true, default: [] }, list: { type: 'boolean' } },
   });
-  const all = await findExamples();
+  const all = examples ? [...examples].sort((a, b) => (a.order ?? 100) - (b.order ?? 100) || a.name.localeCompare(b.name)) : await findExamples();
   if (values.list) {
     for (const e of all) console.log(`${e.name}\t${e.graph}`);
     return;
@@ -202,13 +215,14 @@ async function main(): Promise<void> {
   if (unknown.length) throw new Error(`no example named ${unknown.join(', ')}; examples are ${all.map((e) => e.name).join(', ')}`);
   const chosen = positionals.length ? all.filter((e) => positionals.includes(e.name)) : all;
   const set = parseSets(values.set as string[]);
-  if (Object.keys(set).length && !values.out) throw new Error('--set trains a variant: pass --out DIR too, so the shipped weights and docs stay those of the graphs as they are');
+  if ((Object.keys(set).length || values.graph) && !values.out) throw new Error('--set and --graph train a variant: pass --out DIR too, so the shipped weights and docs stay those of the graphs as they are');
   for (const ex of chosen) {
-    await trainOne({ ...ex, set: { ...ex.set, ...set } }, { steps: values.steps ? Number(values.steps) : undefined, out: values.out ? path.resolve(values.out) : undefined, backend: values.backend as BackendRequest });
+    const variant = { ...ex, set: { ...ex.set, ...set }, ...(values.graph ? { graph: path.relative(ROOT, path.resolve(values.graph)) } : {}) };
+    await trainOne(variant, { steps: values.steps ? Number(values.steps) : undefined, out: values.out ? path.resolve(values.out) : undefined, backend: values.backend as BackendRequest, skipEval: values['skip-eval'], minutes: values.minutes ? Number(values.minutes) : undefined });
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url) && import.meta.url.endsWith('.ts')) {
   main().catch((e) => {
     console.error(e instanceof Error ? e.message : e);
     process.exit(1);

@@ -47,7 +47,8 @@ export const nodePlatform: Platform = {
     gpu ??= (async () => {
       const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
       if (nav?.gpu) return nav.gpu;
-      Object.assign(process.env, { VK_ICD_FILENAMES: webgpuEnv().VK_ICD_FILENAMES });
+      const icd = webgpuEnv().VK_ICD_FILENAMES;
+      if (icd) process.env.VK_ICD_FILENAMES = icd; // (assigning undefined would set the text "undefined")
       let dawn: typeof import('webgpu');
       try {
         dawn = await import('webgpu');
