@@ -4,11 +4,9 @@
  * text-conditioned U-Net and text encoder from their seeds, over the shipped frozen autoencoder),
  * with batch 2 so that SwiftShader stays quick. Nothing is left behind on any backend.
  *
- * Stage 2 runs here without its gradient clipping (clipNorm 0; the shipped run used 1): the
- * trainer's clipByGlobalNorm (src/runtime/train.ts) sums the squared norms of every gradient with
- * one tf.addN, and on webgpu (Dawn on SwiftShader) tf.addN of 8 or more tensors fails ("Invalid
- * CommandBuffer") and returns a stale value, so the clipped update, and every loss after step 0,
- * differs from cpu's. The U-Net and text encoder have far more than 7 gradient tensors.
+ * Stage 2 trains with its gradient clipping on (clipNorm 1, as shipped): the trainer sums the
+ * squared gradient norms with a chain of adds, since tfjs-webgpu's AddN of 8 or more tensors fails
+ * on Dawn and returned a stale norm (src/runtime/train.ts, clipByGlobalNorm).
  */
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
@@ -37,7 +35,6 @@ const DOCS: Record<string, GraphDoc> = {
     ['textEncoder', 'weights', ''],
     ['data', 'batchSize', 2],
     ['noise', 'shape', [2, 7, 7, 4]],
-    ['optimizer', 'clipNorm', 0], // see above: clipping is wrong on webgpu
   ]),
 };
 
