@@ -7,4 +7,6 @@
 import { ldmPhase } from './ldm.ts';
 import { PHASE1_STEPS, PHASE2_STEPS } from './ldm-finetune.ts';
 
-export default ldmPhase({ name: 'ldm-settle', order: 53, steps: 500, learningRate: 0.0002, startStep: PHASE1_STEPS + PHASE2_STEPS, seedBase: 20 });
+export const SETTLE_STEPS = 500;
+
+export default ldmPhase({ name: 'ldm-settle', order: 53, steps: SETTLE_STEPS, learningRate: 0.0002, startStep: PHASE1_STEPS + PHASE2_STEPS, seedBase: 20 });

@@ -24,10 +24,10 @@ const load = (name: string) => loadGraph(readFileSync(`${GRAPHS}${name}`, 'utf8'
 const autoencoder = load('mnist-ldm-autoencoder.json');
 const ldm = load('mnist-ldm.json');
 
-/** The shipped-weights check: samples per digit, noise seed and sampler settings (fewer steps than the graph's, for speed). */
-export const CHECK = { perDigit: 5, seed: 7, steps: 10, cfgScale: 6 };
-/** What the shipped weights reach at CHECK, a little below the measured figure (docs/training.md); chance is 0.1. */
-const ACHIEVED = 0.4;
+/** The shipped-weights check, as docs/training.md records it: 50 samples per digit, noise seed 2024, the graph's sampler (20 DDIM steps, cfg 6). */
+export const CHECK = { perDigit: 50, seed: 2024, steps: 20, cfgScale: 6 };
+/** Issue 4's target for the prompted-digit accuracy (the shipped weights measure 0.928 at CHECK); chance is 0.1. */
+const ACHIEVED = 0.9;
 
 /** The graph training from its seeds: the trained builders' weights params emptied, a small batch. */
 function fromSeeds(doc: GraphDoc, batch: number, sets: Array<[string, string, unknown]> = []): GraphDoc {
@@ -89,7 +89,7 @@ describe('graphs/mnist-ldm-autoencoder.json (stage 1)', () => {
 
 describe('graphs/mnist-ldm.json (stage 2)', () => {
   let accuracy = NaN;
-  it(`prompted with each digit, the shipped model makes it far more often than chance (${CHECK.perDigit} samples per digit, ${CHECK.steps} DDIM steps, cfg ${CHECK.cfgScale})`, async () => {
+  it(`prompted with each digit, the shipped model makes it at least 90% of the time (${CHECK.perDigit} samples per digit, ${CHECK.steps} DDIM steps, cfg ${CHECK.cfgScale})`, async () => {
     const r = await promptedAccuracy(rt, judge, ldm, { ...CHECK, baseDir: GRAPHS });
     accuracy = r.accuracy;
     console.log(`stage 2: judge accuracy ${r.accuracy.toFixed(2)}; per digit 0..9: ${r.perDigit.map((a) => a.toFixed(1)).join(' ')}; labels ${r.labels.join('')}`);
