@@ -24,7 +24,7 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createRuntime, loadGraph, serializeSafetensors, setParam, type BackendRequest, type GraphDoc, type RunEvent, type TrainResult, type TrainStep } from '../src/index.ts';
+import { adapterName, createRuntime, loadGraph, serializeSafetensors, setParam, type BackendRequest, type GraphDoc, type RunEvent, type TrainResult, type TrainStep } from '../src/index.ts';
 import type { Example } from './examples/example.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -106,14 +106,15 @@ async function trainOne(ex: Example, o: { steps?: number; out?: string; backend:
     // chunked training is the same as one call.
     // With --minutes, training stops at the first log interval past the time (the steps done are recorded).
     const deadline = o.minutes ? t0 + o.minutes * 60_000 : Infinity;
-    const chunk = o.minutes ? logEvery : Math.max(logEvery, Math.ceil(steps / 10));
+    const writeEvery = Math.max(logEvery, Math.ceil(steps / 10));
+    const chunk = o.minutes ? logEvery : writeEvery;
     const written: string[] = [];
     let trained = 0;
     for (let done = 0; done < steps && performance.now() < deadline; done += chunk) {
       const n = Math.min(chunk, steps - done);
       const result = await rt.train(train, { steps: n, startStep: done, baseDir: graphDir, exportWeights: true, onEvent });
       trained = done + n;
-      if (trained % Math.max(logEvery, Math.ceil(steps / 10)) === 0 || trained === steps || performance.now() >= deadline) {
+      if (trained % writeEvery === 0 || trained === steps || performance.now() >= deadline) {
         written.splice(0, written.length, ...writeWeights(result.weights ?? {}, { ex, doc, files, out: o.out, graphDir, steps: trained }));
       }
     }
@@ -128,7 +129,7 @@ async function trainOne(ex: Example, o: { steps?: number; out?: string; backend:
     const figures = ex.evaluate && !o.skipEval ? await ex.evaluate({ rt, doc: withOut, baseDir: graphDir, history }) : {};
     console.log(`[${ex.name}] ${Object.entries(figures).map(([k, v]) => `${k} ${fmt(v)}`).join('  ')}`);
     const adapter = rt.backend.adapter;
-    const where = `${rt.backend.name}${adapter && !adapter.fallback ? ` on ${[adapter.vendor, adapter.description || adapter.architecture].filter(Boolean).join(' ')}` : ''}, ${process.env.WEFT_TRAIN_MACHINE ?? `${cpus().length} cores`}`;
+    const where = `${rt.backend.name}${adapter && !adapter.fallback ? ` on ${adapterName(adapter)}` : ''}, ${process.env.WEFT_TRAIN_MACHINE ?? `${cpus().length} cores`}`;
     // a variant's section goes beside its weights, for comparing (and copying into docs/training.md by hand)
     recordFigures(ex, { steps: trained, seconds, where, history, figures, files: written }, o.out ? path.join(o.out, 'training.md') : DOC);
   } finally {

@@ -52,7 +52,8 @@ export async function describeAdapter(gpu: GPU | undefined): Promise<AdapterDesc
   return { vendor: info?.vendor ?? '', architecture, description: info?.description ?? '', fallback };
 }
 
-const adapterName = (a: AdapterDescription) => [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || 'unnamed adapter';
+/** An adapter in words: vendor, architecture, description. */
+export const adapterName = (a: AdapterDescription) => [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || 'unnamed adapter';
 
 async function activate(name: BackendName, platform: Platform): Promise<void> {
   if (name === 'wasm') await platform.prepareWasm();

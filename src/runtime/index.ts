@@ -6,7 +6,7 @@ export { Registry } from './registry.ts';
 export { compile, type Plan, type PlanNode, type CompileResult } from './compile.ts';
 export { execute, recipeKey, neededNodes, defaultOutputs, type RunEvent, type RunResult, type NodeReport, type ExecuteOptions } from './execute.ts';
 export { TensorCache, type CacheStats } from './cache.ts';
-export { selectBackend, describeAdapter, type BackendInfo, type BackendName, type BackendRequest, type Platform, type AdapterDescription } from './backend.ts';
+export { selectBackend, describeAdapter, adapterName, type BackendInfo, type BackendName, type BackendRequest, type Platform, type AdapterDescription } from './backend.ts';
 export { createRuntimeWith, type Runtime, type RuntimeOptions, type RunOptions } from './runtime.ts';
 export { hashString, canonicalJson, hashValue } from './hash.ts';
 export * from './values.ts';

@@ -44,11 +44,6 @@ function OverviewImpl({ colorOf }: OverviewProps) {
   // `nodes` changes identity on every node change (positions, sizes); the lookup holds the measured state
   const nodes = useStore((s) => s.nodes);
   const nodeLookup = useStore((s) => s.nodeLookup) as unknown as Map<string, InternalNode<WeftNode>>;
-  const measuredCount = useStore((s) => {
-    let k = 0;
-    for (const n of s.nodeLookup.values()) if (n.measured.width !== undefined) k++;
-    return k;
-  });
   const view = useStore(viewOf, (a, b) => a.x === b.x && a.y === b.y && a.width === b.width && a.height === b.height);
   const panZoom = useStore((s) => s.panZoom);
   const translateExtent = useStore((s) => s.translateExtent);
@@ -56,9 +51,10 @@ function OverviewImpl({ colorOf }: OverviewProps) {
   const svg = useRef<SVGSVGElement>(null);
   const instance = useRef<XYMinimapInstance>(undefined);
 
-  // the lookup is mutated in place: `nodes` and measuredCount say when its contents changed
-  const paths = useMemo(() => nodePaths(nodeLookup.values(), colorOf), [nodes, nodeLookup, measuredCount, colorOf]);
-  const bounds = useMemo(() => (nodeLookup.size ? getInternalNodesBounds(nodeLookup, { filter: (n) => !n.hidden }) : undefined), [nodes, nodeLookup, measuredCount]);
+  // the lookup is mutated in place; `nodes` changes with it (the canvas applies every position and
+  // dimension change to its nodes), so it says when the lookup's contents changed
+  const paths = useMemo(() => nodePaths(nodeLookup.values(), colorOf), [nodes, nodeLookup, colorOf]);
+  const bounds = useMemo(() => (nodeLookup.size ? getInternalNodesBounds(nodeLookup, { filter: (n) => !n.hidden }) : undefined), [nodes, nodeLookup]);
 
   // What the minimap shows: the nodes and the view together, scaled to fit, centred
   const shown = bounds ? union(bounds, view) : view;
