@@ -12,7 +12,8 @@
  *   2. train it with rt.train (wasm by default), a progress line every Trainer.logInterval steps
  *   3. write each trained model to the file its builder's `weights` param names (relative to the
  *      graph: graphs/weights/...), or into --out DIR, after every tenth of the steps; a flow's
- *      layers share one file (each layer node takes its own tensors from it)
+ *      layers share one file (each layer node takes its own tensors from it); a model whose
+ *      optimizer keeps a weight average (Optimizer.ema) is written as that average
  *   4. evaluate the example with the new weights (scores, test losses), and record steps, wall
  *      time, final losses and figures in docs/training.md, one section per example (only when
  *      writing the shipped files: --out leaves the docs alone)
@@ -115,7 +116,9 @@ async function trainOne(ex: Example, o: { steps?: number; out?: string; backend:
       const result = await rt.train(train, { steps: n, startStep: done, baseDir: graphDir, exportWeights: true, onEvent });
       trained = done + n;
       if (trained % writeEvery === 0 || trained === steps || performance.now() >= deadline) {
-        written.splice(0, written.length, ...writeWeights(result.weights ?? {}, { ex, doc, files, out: o.out, graphDir, steps: trained }));
+        // a model whose optimizer keeps a weight average (Optimizer.ema) ships the average
+        const shipped = { ...(result.weights ?? {}), ...(result.averaged ?? {}) };
+        written.splice(0, written.length, ...writeWeights(shipped, { ex, doc, files, out: o.out, graphDir, steps: trained }));
       }
     }
     const seconds = (performance.now() - t0) / 1000;

@@ -119,6 +119,7 @@ let runs: {
   badResume: Done;
   flow: Done;
   flowRun: Done;
+  ema: Done;
 };
 /** Steps the Ctrl-C'd run finished (its checkpoint's). */
 let stopped: number;
@@ -156,6 +157,7 @@ beforeAll(async () => {
   writeFileSync(F, JSON.stringify(moons));
   const flow = weft(['train', F, '--steps', '2', '--save', tmp('flow'), '--json']);
   const flowRun = flow.then(() => weft(['run', path.join(tmp('flow'), 'graph.json'), '--json']));
+  const ema = weft(['train', G, '--set', 'opt_d.ema=0.5', '--save', tmp('ema'), '--json']);
   const others = Promise.all([
     weft(['run', G, '--outputs', 'score', '--json']),
     weft(['train', path.join(ROOT, 'graphs/noise-blend.json'), '--json']),
@@ -164,7 +166,7 @@ beforeAll(async () => {
     weft(['train', G, '--resume', tmp('nowhere')]),
   ]);
   const [untrained, noTrainer, badSteps, badTrainer, badResume] = await others;
-  runs = { first: await first, cancelled: await cancelled, resumed: await resumed, trained: await trained, untrained, noTrainer, badSteps, badTrainer, badResume, flow: await flow, flowRun: await flowRun };
+  runs = { first: await first, cancelled: await cancelled, resumed: await resumed, trained: await trained, untrained, noTrainer, badSteps, badTrainer, badResume, flow: await flow, flowRun: await flowRun, ema: await ema };
 }, 120_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -248,6 +250,22 @@ describe('weft train', () => {
     const saved = JSON.parse(readFileSync(tmp('resumed', 'graph.json'), 'utf8'));
     expect(saved.nodes.find((n: { id: string }) => n.id === 'discA').params.weights).toBe('discA.safetensors');
     expect(scoreMean(runs.trained)).not.toBeCloseTo(scoreMean(runs.untrained), 3);
+  });
+
+  it('an optimizer with ema also saves the averaged weights, which graph.json generates from; its state file carries the average for --resume', () => {
+    expect(runs.ema.code, runs.ema.stderr).toBe(0);
+    const checkpoint = JSON.parse(readFileSync(tmp('ema', 'checkpoint.json'), 'utf8'));
+    expect(checkpoint).toMatchObject({ files: { discA: 'discA.safetensors', discB: 'discB.safetensors' }, averaged: { discA: 'discA.ema.safetensors' } });
+    const saved = JSON.parse(readFileSync(tmp('ema', 'graph.json'), 'utf8'));
+    const weightsOf = (id: string) => saved.nodes.find((n: { id: string }) => n.id === id).params.weights;
+    expect([weightsOf('discA'), weightsOf('discB')]).toEqual(['discA.ema.safetensors', 'discB.safetensors']);
+    const raw = safetensorsHeader(tmp('ema', 'discA.safetensors'));
+    const avg = safetensorsHeader(tmp('ema', 'discA.ema.safetensors'));
+    expect(avg.__metadata__).toMatchObject({ weft_average: 'ema', weft_step: '3' });
+    expect(Object.keys(avg).sort()).toEqual(Object.keys(raw).sort());
+    expect(readFileSync(tmp('ema', 'discA.ema.safetensors')).equals(readFileSync(tmp('ema', 'discA.safetensors')))).toBe(false);
+    const state = Object.keys(safetensorsHeader(tmp('ema', 'optimizer-opt_d.safetensors')));
+    expect(state.filter((k) => k.endsWith('/ema'))).toHaveLength(Object.keys(raw).length - 1);
   });
 
   it('a flow (a chain of layer builders, one trained model) is saved as one file that every layer of the chain loads', () => {

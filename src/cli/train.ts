@@ -11,7 +11,9 @@
  *     trained model, optimizer-<id>.safetensors per optimizer (Adam's moments and step count, so
  *     --resume continues the same trajectory), history.csv/json, checkpoint.json, and graph.json
  *     wired to the new weights. A model built by a chain of builders (a flow's layers) is one file
- *     that every builder of the chain names.
+ *     that every builder of the chain names. A model whose optimizer keeps a weight average (its
+ *     `ema` param) also gets <builder>.ema.safetensors, the average, which graph.json generates
+ *     from; --resume continues from the raw weights and the average in the optimizer's file.
  */
 import { accessSync, constants, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -98,6 +100,8 @@ interface Checkpoint {
   steps: number;
   /** Weights files (relative to the checkpoint's folder) by builder node id. */
   files: Record<string, string>;
+  /** Averaged weights files (optimizers with `ema`), by builder node id: what graph.json generates from. */
+  averaged?: Record<string, string>;
   /** Optimizer state files (relative to the checkpoint's folder) by optimizer node id. */
   optimizers?: Record<string, string>;
   history: string;
@@ -204,7 +208,7 @@ async function trainCommand({ values, positionals, out, err }: CommandContext): 
     const stepsDone = history.length ? history[history.length - 1].step + 1 : startStep;
     const files =
       saveDir && history.length
-        ? saveCheckpoint(saveDir, { doc, graphDir, plan, trainer: trainer.id, optimizerIds, stepsDone, history: [...(resumed?.history ?? []), ...history], weights: saved?.weights ?? {}, optimizerState: saved?.optimizerState ?? {}, registry, backend: rt.backend.name })
+        ? saveCheckpoint(saveDir, { doc, graphDir, plan, trainer: trainer.id, optimizerIds, stepsDone, history: [...(resumed?.history ?? []), ...history], weights: saved?.weights ?? {}, averaged: saved?.averaged, optimizerState: saved?.optimizerState ?? {}, registry, backend: rt.backend.name })
         : [];
     const final = history.length ? history[history.length - 1].losses : {};
     if (json) {
@@ -358,6 +362,7 @@ interface SaveInput {
   stepsDone: number;
   history: TrainStep[];
   weights: NonNullable<TrainResult['weights']>;
+  averaged?: TrainResult['averaged'];
   optimizerState: NonNullable<TrainResult['optimizerState']>;
   registry: Registry;
   backend: string;
@@ -377,6 +382,16 @@ function saveCheckpoint(dir: string, s: SaveInput): string[] {
     writeAtomic(path.join(dir, name), serializeSafetensors(tensors, metadata));
     written.push(path.join(dir, name));
   }
+  const averaged: Record<string, string> = {};
+  for (const [id, tensors] of Object.entries(s.averaged ?? {})) {
+    let name = `${fileStem(id)}.ema.safetensors`;
+    for (let k = 2; taken.has(name); k++) name = `${fileStem(id)}-${k}.ema.safetensors`;
+    taken.add(name);
+    averaged[id] = name;
+    const metadata = { weft_graph: s.doc.name, weft_node: id, weft_trainer: s.trainer, weft_step: String(s.stepsDone), weft_average: 'ema' };
+    writeAtomic(path.join(dir, name), serializeSafetensors(tensors, metadata));
+    written.push(path.join(dir, name));
+  }
   const optimizers: Record<string, string> = {};
   for (const [id, tensors] of Object.entries(s.optimizerState)) {
     let name = `optimizer-${fileStem(id)}.safetensors`;
@@ -390,7 +405,7 @@ function saveCheckpoint(dir: string, s: SaveInput): string[] {
   const csv = [['step', ...s.optimizerIds, 'skipped'], ...s.history.map((h) => [String(h.step), ...s.optimizerIds.map((id) => String(h.losses[id] ?? '')), h.skipped.join(' ')])];
   writeAtomic(path.join(dir, 'history.csv'), csv.map((row) => row.map(csvField).join(',')).join('\n') + '\n');
   writeAtomic(path.join(dir, 'history.json'), toJson({ graph: s.doc.name, trainer: s.trainer, optimizers: s.optimizerIds, history: s.history }) + '\n');
-  writeAtomic(path.join(dir, 'graph.json'), serializeGraph(rewireWeights(s, dir, files)));
+  writeAtomic(path.join(dir, 'graph.json'), serializeGraph(rewireWeights(s, dir, { ...files, ...averaged })));
   written.push(...['history.csv', 'history.json', 'graph.json'].map((f) => path.join(dir, f)));
 
   const checkpoint: Checkpoint = {
@@ -400,6 +415,7 @@ function saveCheckpoint(dir: string, s: SaveInput): string[] {
     trainer: s.trainer,
     steps: s.stepsDone,
     files,
+    ...(Object.keys(averaged).length ? { averaged } : {}),
     optimizers,
     history: 'history.json',
     graphFile: 'graph.json',

@@ -35,6 +35,7 @@ export const Optimizer = defineNode({
     clipNorm: number(0, { min: 0, doc: 'clip the global gradient norm to this (0 = off)' }),
     bandMin: number(0, { doc: 'skip the update when the loss is below this (with bandMax > bandMin)' }),
     bandMax: number(0, { doc: 'skip the update when the loss is above this (0 = no band)' }),
+    ema: number(0, { min: 0, max: 0.99999, step: 1e-4, doc: 'keep an exponential moving average of the weights with this decay (e.g. 0.999; 0 = off): saved weights are the average, which smooths a GAN generator' }),
   },
   training: {
     role: 'optimizer',
@@ -47,6 +48,7 @@ export const Optimizer = defineNode({
     clipNorm: (p) => p.clipNorm,
     band: (p) => (p.bandMax > p.bandMin ? [p.bandMin, p.bandMax] : null),
     slots: (p) => (p.algorithm === 'adam' ? ['m', 'v'] : p.momentum > 0 ? ['momentum'] : []),
+    average: (p) => p.ema,
   },
   run: ({ inputs }) => ({ optimizer: descriptor(), loss: inputs.loss }),
 });

@@ -48,6 +48,8 @@ export type TrainingRole<P> =
       band?: (params: P) => [number, number] | null;
       /** The per-variable state the optimizer keeps, by tfjs's slot names (Adam: m, v), for checkpoints; none when absent. */
       slots?: (params: P) => string[];
+      /** Keep an exponential moving average of the updated weights with this decay (0: none); exported as TrainResult.averaged. */
+      average?: (params: P) => number;
     }
   | { role: 'trainer' };
 

@@ -249,6 +249,64 @@ describe('training', () => {
     expect(Math.abs(restarted[7] - straight[7])).toBeGreaterThan(1e-4);
   });
 
+  describe('weight averaging (Optimizer.ema)', () => {
+    const flat = (w: Map<string, { data: Float32Array | Int32Array }>) => [...w.get('w')!.data, ...w.get('b')!.data];
+    const fresh = () => createRuntime({ backend: 'cpu', registry: createRegistry().register(Linear, LinearW, Predict, Target, SquaredError) });
+
+    it('the averaged weights are avg <- d*avg + (1 - d)*w over the updates, starting from the first update; the weights themselves stay raw', async () => {
+      const d = 0.8;
+      const r = await fresh();
+      const before = tf.memory().numTensors;
+      const raw: number[][] = [];
+      let averaged: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const res = await r.train(regression({ algorithm: 'sgd', learningRate: 0.05, ema: d }), { steps: 1, startStep: i, exportWeights: true });
+        raw.push(flat(res.weights!.lin));
+        averaged = flat(res.averaged!.lin);
+      }
+      let expected = raw[0];
+      for (const w of raw.slice(1)) expected = expected.map((a, j) => d * a + (1 - d) * w[j]);
+      averaged.forEach((a, j) => expect(a).toBeCloseTo(expected[j], 5));
+      expect(Math.abs(averaged[0] - raw[5][0])).toBeGreaterThan(1e-3); // the average lags the raw weights
+      r.dispose();
+      expect(tf.memory().numTensors).toBeLessThanOrEqual(before); // the averages go with the runtime
+    });
+
+    it('without ema there is no average; a checkpoint carries it (slot "ema") and a resumed run continues it exactly', async () => {
+      expect((await rt.train(regression(), { steps: 2, exportWeights: true })).averaged).toBeUndefined();
+      rt.clearCache();
+      const doc = (file: string) => {
+        const g = regression({ learningRate: 0.05, ema: 0.9 });
+        g.nodes = g.nodes.map((n) => (n.id === 'lin' ? { ...n, type: 'TLinearW', params: { seed: 3, weights: file } } : n));
+        return g;
+      };
+      const a = await fresh();
+      const straight = await a.train(doc(''), { steps: 8, exportWeights: true });
+      a.dispose();
+      const b = await fresh();
+      const half = await b.train(doc(''), { steps: 4, exportWeights: true });
+      b.dispose();
+      expect([...half.optimizerState!.opt.keys()]).toEqual(expect.arrayContaining(['lin.0/ema', 'lin.1/ema']));
+      const file = path.join(mkdtempSync(path.join(tmpdir(), 'weft-ema-')), 'lin.safetensors');
+      writeFileSync(file, serializeSafetensors(half.weights!.lin));
+      const c = await fresh();
+      const rest = await c.train(doc(file), { steps: 4, startStep: 4, exportWeights: true, optimizerState: half.optimizerState });
+      c.dispose();
+      flat(rest.averaged!.lin).forEach((v, j) => expect(v).toBeCloseTo(flat(straight.averaged!.lin)[j], 5));
+      flat(rest.weights!.lin).forEach((v, j) => expect(v).toBeCloseTo(flat(straight.weights!.lin)[j], 5));
+    });
+
+    it('an average for some variables only is refused, naming the optimizer', async () => {
+      const half = await rt.train(regression({ ema: 0.9 }), { steps: 2, exportWeights: true });
+      half.optimizerState!.opt.delete('lin.1/ema');
+      rt.dispose();
+      rt = await createRuntime({ backend: 'cpu', registry: createRegistry().register(Linear, LinearW, Predict, Target, SquaredError, AsyncScale, Argmaxish) });
+      await expect(rt.train(regression({ ema: 0.9 }), { steps: 1, optimizerState: half.optimizerState })).rejects.toMatchObject({
+        errors: [expect.objectContaining({ nodeId: 'opt', message: expect.stringContaining('"ema"') })],
+      });
+    });
+  });
+
   it('optimizer state that does not fit is refused, naming the optimizer', async () => {
     const bad = new Map([['iter', { dtype: 'int32' as const, shape: [], data: new Int32Array([3]) }], ['lin.0/m', { dtype: 'float32' as const, shape: [3], data: new Float32Array(3) }]]);
     await expect(rt.train(regression(), { steps: 1, optimizerState: { opt: bad } })).rejects.toMatchObject({

@@ -59,10 +59,17 @@ export interface TrainResult {
   /** With exportWeights: each trained model's weights by builder node id (safetensors-ready). */
   weights?: Record<string, Map<string, NamedTensor>>;
   /**
+   * With exportWeights: the averaged weights (an exponential moving average over the updates) of
+   * each model whose optimizer keeps one (its `average` decay set), by builder node id, in the
+   * same form as `weights`. Generate from these; resume from `weights` and `optimizerState`.
+   */
+  averaged?: Record<string, Map<string, NamedTensor>>;
+  /**
    * With exportWeights: each optimizer's state by optimizer node id: `iter` (updates applied) and
    * per trained variable `<builder>.<k>/<slot>` (slot m and v for Adam, momentum for SGD with
    * momentum; k counts the builder's variables in order), so a resumed run continues the same
-   * trajectory instead of restarting Adam's moments from zero.
+   * trajectory instead of restarting Adam's moments from zero; slot `ema` holds the running
+   * average of an optimizer that keeps one.
    */
   optimizerState?: Record<string, Map<string, NamedTensor>>;
 }
@@ -76,8 +83,18 @@ interface OptimizerPlan {
   forward: PlanNode[];
 }
 
-/** Optimizer state (Adam moments) lives as long as the runtime, so training resumes smoothly. */
-export type OptimizerStore = Map<string, tf.Optimizer>;
+/**
+ * Optimizer state (Adam moments, and the weight averages of an optimizer with `average` set) lives
+ * as long as the runtime, so training resumes smoothly.
+ */
+export type OptimizerStore = Map<string, StoredOptimizer>;
+
+export interface StoredOptimizer {
+  optimizer: tf.Optimizer;
+  /** The exponential moving average of each updated variable (in the order of the optimizer's models' variables()). */
+  averages?: tf.Variable[];
+  dispose(): void;
+}
 
 const fail = (code: GraphIssue['code'], nodeId: string | undefined, message: string): never => {
   throw new GraphError([{ code, ...(nodeId ? { nodeId } : {}), message }]);
@@ -156,6 +173,7 @@ export async function train(
   }
   const history: TrainStep[] = [];
   let weights: TrainResult['weights'];
+  let averaged: TrainResult['averaged'];
   let optimizerState: TrainResult['optimizerState'];
   try {
     const models = optimizers.map((o) =>
@@ -192,13 +210,14 @@ export async function train(
           if (typeof v.exportWeights === 'function') weights[m.node] = await v.exportWeights();
         }
       }
+      averaged = await exportAverages(optimizers, models, held.values, opts.store);
       optimizerState = {};
       for (const [k, o] of optimizers.entries()) optimizerState[o.node.id] = await exportOptimizer(o, models[k], opts.store);
     }
   } finally {
     held.release();
   }
-  return { trainer: trainer.id, history, ms: performance.now() - t0, ...(weights ? { weights, optimizerState } : {}) };
+  return { trainer: trainer.id, history, ms: performance.now() - t0, ...(weights ? { weights, optimizerState } : {}), ...(averaged && Object.keys(averaged).length ? { averaged } : {}) };
 }
 
 async function stepOptimizer(
@@ -229,13 +248,15 @@ async function stepOptimizer(
   value.dispose();
   const band = o.spec.band?.(o.node.params) ?? null;
   const skipped = !Number.isFinite(lossValue) || (band !== null && (lossValue < band[0] || lossValue > band[1]));
-  const optimizer = optimizerFor(o, models, opts.store);
+  const entry = optimizerFor(o, models, opts.store);
   if (!skipped) {
     const clip = o.spec.clipNorm?.(o.node.params) ?? 0;
     const clipped = clip > 0 ? clipByGlobalNorm(grads, clip) : grads;
-    optimizer.applyGradients(clipped);
+    entry.optimizer.applyGradients(clipped);
     if (clipped !== grads) tf.dispose(Object.values(clipped));
     for (const m of models) m.version = (m.version ?? 0) + 1;
+    const decay = o.spec.average?.(o.node.params) ?? 0;
+    if (decay > 0) updateAverages(entry, vars, decay);
   }
   tf.dispose(Object.values(grads));
   return { value: lossValue, skipped };
@@ -311,15 +332,64 @@ function missingGradient(tape: TapeNode[], vars: tf.Variable[], loss: tf.Tensor,
   return span ? { node: span.node, op: culprit.kernelName } : undefined;
 }
 
-/** One optimizer (and its state: Adam's moments) per optimizer node, params and set of models. */
-function optimizerFor(o: OptimizerPlan, models: Trainable[], store: OptimizerStore): tf.Optimizer {
+/** One optimizer (and its state: Adam's moments, weight averages) per optimizer node, params and set of models. */
+function optimizerFor(o: OptimizerPlan, models: Trainable[], store: OptimizerStore): StoredOptimizer {
   const key = `${o.node.id}:${canonicalJson(o.node.params)}:${models.map((m) => (m as { uid?: number }).uid).join(',')}`;
-  let optimizer = store.get(key);
-  if (!optimizer) {
+  let entry = store.get(key);
+  if (!entry) {
     for (const [k, stale] of store) if (k.startsWith(`${o.node.id}:`)) stale.dispose(), store.delete(k); // its models were rebuilt
-    store.set(key, (optimizer = o.spec.create(o.node.params)));
+    const optimizer = o.spec.create(o.node.params);
+    const created: StoredOptimizer = {
+      optimizer,
+      dispose() {
+        optimizer.dispose();
+        tf.dispose(created.averages ?? []);
+        created.averages = undefined;
+      },
+    };
+    store.set(key, (entry = created));
   }
-  return optimizer;
+  return entry;
+}
+
+/**
+ * avg ← decay·avg + (1 − decay)·w for every updated variable, after each update applied. The
+ * average starts as a copy of the weights after the first update (or comes from a checkpoint);
+ * that start's share decays as decay^updates.
+ */
+function updateAverages(entry: StoredOptimizer, vars: tf.Variable[], decay: number): void {
+  if (!entry.averages) {
+    entry.averages = vars.map((v) => tf.variable(v, false));
+    return;
+  }
+  tf.tidy(() => {
+    for (const [i, v] of vars.entries()) entry.averages![i].assign(tf.add(tf.mul(entry.averages![i], decay), tf.mul(v, 1 - decay)));
+  });
+}
+
+/** The averaged weights of every model whose optimizer keeps an average: the model's variables swapped for their averages while it exports. */
+async function exportAverages(optimizers: OptimizerPlan[], models: Trainable[][], statics: Map<string, Values>, store: OptimizerStore): Promise<Record<string, Map<string, NamedTensor>>> {
+  const out: Record<string, Map<string, NamedTensor>> = {};
+  for (const [k, o] of optimizers.entries()) {
+    const averages = optimizerFor(o, models[k], store).averages;
+    if (!averages || !(o.spec.average?.(o.node.params) ?? 0)) continue;
+    let at = 0;
+    for (const [i, m] of o.models.entries()) {
+      const vars = models[k][i].variables();
+      const mine = averages.slice(at, (at += vars.length));
+      const v = statics.get(m.node)![m.port] as unknown as { exportWeights?: () => Promise<Map<string, NamedTensor>> };
+      if (typeof v.exportWeights !== 'function') continue;
+      const kept = vars.map((x) => x.clone());
+      try {
+        vars.forEach((x, j) => x.assign(mine[j]));
+        out[m.node] = await v.exportWeights();
+      } finally {
+        vars.forEach((x, j) => x.assign(kept[j]));
+        tf.dispose(kept);
+      }
+    }
+  }
+  return out;
 }
 
 /** Checkpoint names for an optimizer's variables, by tfjs variable name: `<builder>.<k>`. */
@@ -330,13 +400,20 @@ function stateNames(o: OptimizerPlan, models: Trainable[]): Array<{ v: tf.Variab
 async function exportOptimizer(o: OptimizerPlan, models: Trainable[], store: OptimizerStore): Promise<Map<string, NamedTensor>> {
   const names = new Map(stateNames(o, models).map(({ v, name }) => [v.name, name]));
   const out = new Map<string, NamedTensor>();
-  const saved = await optimizerFor(o, models, store).getWeights();
+  const entry = optimizerFor(o, models, store);
+  const saved = await entry.optimizer.getWeights();
   for (const { name, tensor } of saved) {
     const cut = name.lastIndexOf('/');
     const key = name === 'iter' ? 'iter' : `${names.get(name.slice(0, cut)) ?? name.slice(0, cut)}/${name.slice(cut + 1)}`;
     out.set(key, { dtype: tensor.dtype === 'int32' ? 'int32' : 'float32', shape: tensor.shape, data: (await tensor.data()) as Float32Array | Int32Array });
   }
   saved[0]?.tensor.dispose(); // the iteration count is a fresh scalar; the moments are the optimizer's own variables
+  if (entry.averages) {
+    for (const [i, { name }] of stateNames(o, models).entries()) {
+      const a = entry.averages[i];
+      out.set(`${name}/ema`, { dtype: 'float32', shape: a.shape, data: (await a.data()) as Float32Array });
+    }
+  }
   return out;
 }
 
@@ -363,10 +440,28 @@ async function restoreOptimizer(o: OptimizerPlan, models: Trainable[], state: Ma
         values.push({ name: `${v.name}/${slot}`, tensor: tf.tensor(t.data, t.shape, 'float32') });
       }
     }
+    // The running average (slot "ema"): every variable's or none (then it starts afresh).
+    const averages = vars.map(({ v, name }) => {
+      const t = state.get(`${name}/ema`);
+      if (t) used.add(`${name}/ema`);
+      if (t && t.shape.join() !== v.shape.join()) bad(`"${name}/ema" is [${t.shape}], the variable is [${v.shape}]`);
+      return t;
+    });
     const extra = [...state.keys()].filter((k) => !used.has(k));
     if (extra.length) bad(`unexpected ${extra.slice(0, 3).map((k) => `"${k}"`).join(', ')}${extra.length > 3 ? ` and ${extra.length - 3} more` : ''} (a different optimizer or model)`);
     if (slots.length === 2 && (values.length - 1) % 2) bad('Adam needs both moments of every variable');
-    await optimizerFor(o, models, store).setWeights(values);
+    const entry = optimizerFor(o, models, store);
+    await entry.optimizer.setWeights(values);
+    if (averages.some(Boolean) && (o.spec.average?.(o.node.params) ?? 0) > 0) {
+      if (!averages.every(Boolean)) bad('it has a running average ("ema") for some variables but not all');
+      tf.dispose(entry.averages ?? []);
+      entry.averages = averages.map((t) => {
+        const value = tf.tensor(t!.data, t!.shape, 'float32');
+        const v = tf.variable(value, false);
+        value.dispose();
+        return v;
+      });
+    }
   } finally {
     tf.dispose(values.map((w) => w.tensor));
   }
