@@ -3,8 +3,8 @@
  * targets, with the fixed seeds docs/training.md reports:
  *
  *   judge     accuracy on the 1,000 MNIST test digits; its Inception-style score of those digits
- *   VAE-GAN   the judge's Inception-style score of 1,000 prior samples, as recorded (issue 4's
- *             target of 8 is not met by the shipped weights: see docs/training.md)
+ *   VAE-GAN   the judge's Inception-style score of 1,000 prior samples: as recorded, and at
+ *             least 8 (issue 4's target)
  *   VAE, GAN  the same score, well above a collapsed model's 1
  *   flow      test NLL on moons clearly below that of one Gaussian fitted to the training points
  */
@@ -40,10 +40,11 @@ describe('the shipped weights', () => {
     expect(res.outputs.score.mean as number).toBeGreaterThan(9.4);
   });
 
-  it("the VAE-GAN's, the VAE's and the GAN's prior samples score as recorded, well above a collapsed model's 1", async () => {
+  it("the VAE-GAN's, the VAE's and the GAN's prior samples score as recorded, well above a collapsed model's 1; the VAE-GAN's at least 8", async () => {
     for (const file of ['mnist-vae-gan.json', 'mnist-vae.json', 'mnist-gan.json']) {
       const { score: s, histogram } = await score(file);
       expect(s, `${file}: judged classes ${histogram}`).toBeCloseTo(RECORDED[file], 2);
+      if (file === 'mnist-vae-gan.json') expect(s).toBeGreaterThanOrEqual(8);
     }
   });
 
@@ -57,4 +58,4 @@ describe('the shipped weights', () => {
 });
 
 /** The scores docs/training.md records for the shipped weights (wasm; fixed seeds, so they replay). */
-const RECORDED: Record<string, number> = { 'mnist-vae-gan.json': 7.355, 'mnist-vae.json': 6.068, 'mnist-gan.json': 4.415 };
+const RECORDED: Record<string, number> = { 'mnist-vae-gan.json': 8.123, 'mnist-vae.json': 6.068, 'mnist-gan.json': 4.415 };

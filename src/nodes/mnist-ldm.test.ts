@@ -5,8 +5,8 @@
  *                                       reconstruct test digits; a short run from its seed lowers its loss
  *   graphs/mnist-ldm.json               stage 2, the text-conditioned U-Net in that latent space:
  *                                       prompted with each digit, the shipped model makes that digit
- *                                       (by the MNIST judge) well above chance, as recorded (issue 4's
- *                                       90% is not met: see docs/training.md); a short run from its
+ *                                       (by the MNIST judge) in at least 90% of samples (issue 4's
+ *                                       target), as docs/training.md records; a short run from its
  *                                       seeds lowers the noise-prediction loss
  *
  * Every number comes from fixed seeds on wasm; `npm run train:examples -- ldm-autoencoder ldm`
