@@ -60,7 +60,7 @@ export interface TrainResult {
   weights?: Record<string, Map<string, NamedTensor>>;
   /**
    * With exportWeights: the averaged weights (an exponential moving average over the updates) of
-   * each model whose optimizer keeps one (its `average` decay set), by builder node id, in the
+   * each model whose optimizer keeps one (Optimizer.ema set), by builder node id, in the
    * same form as `weights`. Generate from these; resume from `weights` and `optimizerState`.
    */
   averaged?: Record<string, Map<string, NamedTensor>>;
@@ -84,7 +84,7 @@ interface OptimizerPlan {
 }
 
 /**
- * Optimizer state (Adam moments, and the weight averages of an optimizer with `average` set) lives
+ * Optimizer state (Adam moments, and the weight averages of an optimizer with `ema` set) lives
  * as long as the runtime, so training resumes smoothly.
  */
 export type OptimizerStore = Map<string, StoredOptimizer>;
