@@ -370,37 +370,25 @@ interface SaveInput {
 
 /** Every file of a checkpoint; checkpoint.json last, so it only ever names files already written. */
 function saveCheckpoint(dir: string, s: SaveInput): string[] {
-  const files: Record<string, string> = {};
   const written: string[] = [];
   const taken = new Set<string>();
-  for (const [id, tensors] of Object.entries(s.weights)) {
-    let name = `${fileStem(id)}.safetensors`;
-    for (let k = 2; taken.has(name); k++) name = `${fileStem(id)}-${k}.safetensors`;
-    taken.add(name);
-    files[id] = name;
-    const metadata = { weft_graph: s.doc.name, weft_node: id, weft_trainer: s.trainer, weft_step: String(s.stepsDone) };
-    writeAtomic(path.join(dir, name), serializeSafetensors(tensors, metadata));
-    written.push(path.join(dir, name));
-  }
-  const averaged: Record<string, string> = {};
-  for (const [id, tensors] of Object.entries(s.averaged ?? {})) {
-    let name = `${fileStem(id)}.ema.safetensors`;
-    for (let k = 2; taken.has(name); k++) name = `${fileStem(id)}-${k}.ema.safetensors`;
-    taken.add(name);
-    averaged[id] = name;
-    const metadata = { weft_graph: s.doc.name, weft_node: id, weft_trainer: s.trainer, weft_step: String(s.stepsDone), weft_average: 'ema' };
-    writeAtomic(path.join(dir, name), serializeSafetensors(tensors, metadata));
-    written.push(path.join(dir, name));
-  }
-  const optimizers: Record<string, string> = {};
-  for (const [id, tensors] of Object.entries(s.optimizerState)) {
-    let name = `optimizer-${fileStem(id)}.safetensors`;
-    for (let k = 2; taken.has(name); k++) name = `optimizer-${fileStem(id)}-${k}.safetensors`;
-    taken.add(name);
-    optimizers[id] = name;
-    writeAtomic(path.join(dir, name), serializeSafetensors(tensors, { weft_graph: s.doc.name, weft_optimizer: id, weft_step: String(s.stepsDone) }));
-    written.push(path.join(dir, name));
-  }
+  /** Each entry as <prefix><stem><suffix>.safetensors (-2, -3, ... on a clash); the file names by id. */
+  const writeAll = (entries: Record<string, Map<string, NamedTensor>>, o: { prefix?: string; suffix?: string; metadata: (id: string) => Record<string, string> }) => {
+    const names: Record<string, string> = {};
+    for (const [id, tensors] of Object.entries(entries)) {
+      const base = `${o.prefix ?? ''}${fileStem(id)}`;
+      let name = `${base}${o.suffix ?? ''}.safetensors`;
+      for (let k = 2; taken.has(name); k++) name = `${base}-${k}${o.suffix ?? ''}.safetensors`;
+      taken.add(name);
+      names[id] = name;
+      writeAtomic(path.join(dir, name), serializeSafetensors(tensors, { weft_graph: s.doc.name, ...o.metadata(id), weft_step: String(s.stepsDone) }));
+      written.push(path.join(dir, name));
+    }
+    return names;
+  };
+  const files = writeAll(s.weights, { metadata: (id) => ({ weft_node: id, weft_trainer: s.trainer }) });
+  const averaged = writeAll(s.averaged ?? {}, { suffix: '.ema', metadata: (id) => ({ weft_node: id, weft_trainer: s.trainer, weft_average: 'ema' }) });
+  const optimizers = writeAll(s.optimizerState, { prefix: 'optimizer-', metadata: (id) => ({ weft_optimizer: id }) });
 
   const csv = [['step', ...s.optimizerIds, 'skipped'], ...s.history.map((h) => [String(h.step), ...s.optimizerIds.map((id) => String(h.losses[id] ?? '')), h.skipped.join(' ')])];
   writeAtomic(path.join(dir, 'history.csv'), csv.map((row) => row.map(csvField).join(',')).join('\n') + '\n');

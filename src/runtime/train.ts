@@ -206,8 +206,8 @@ export async function train(
       weights = {};
       for (const o of optimizers) {
         for (const m of o.models) {
-          const v = held.values.get(m.node)![m.port] as unknown as { exportWeights?: () => Promise<Map<string, NamedTensor>> };
-          if (typeof v.exportWeights === 'function') weights[m.node] = await v.exportWeights();
+          const exportWeights = exporterOf(held.values, m);
+          if (exportWeights) weights[m.node] = await exportWeights();
         }
       }
       averaged = await exportAverages(optimizers, models, held.values, opts.store);
@@ -255,7 +255,7 @@ async function stepOptimizer(
     entry.optimizer.applyGradients(clipped);
     if (clipped !== grads) tf.dispose(Object.values(clipped));
     for (const m of models) m.version = (m.version ?? 0) + 1;
-    const decay = o.spec.average?.(o.node.params) ?? 0;
+    const decay = decayOf(o);
     if (decay > 0) updateAverages(entry, vars, decay);
   }
   tf.dispose(Object.values(grads));
@@ -332,6 +332,15 @@ function missingGradient(tape: TapeNode[], vars: tf.Variable[], loss: tf.Tensor,
   return span ? { node: span.node, op: culprit.kernelName } : undefined;
 }
 
+/** The decay of the weight average an optimizer keeps (Optimizer.ema); 0: none. */
+const decayOf = (o: OptimizerPlan): number => o.spec.average?.(o.node.params) ?? 0;
+
+/** A trained model's weights exporter (builders' models have one), if it has one. */
+function exporterOf(statics: Map<string, Values>, m: { node: string; port: string }): (() => Promise<Map<string, NamedTensor>>) | undefined {
+  const v = statics.get(m.node)![m.port] as unknown as { exportWeights?: () => Promise<Map<string, NamedTensor>> };
+  return typeof v.exportWeights === 'function' ? () => v.exportWeights!() : undefined;
+}
+
 /** One optimizer (and its state: Adam's moments, weight averages) per optimizer node, params and set of models. */
 function optimizerFor(o: OptimizerPlan, models: Trainable[], store: OptimizerStore): StoredOptimizer {
   const key = `${o.node.id}:${canonicalJson(o.node.params)}:${models.map((m) => (m as { uid?: number }).uid).join(',')}`;
@@ -371,18 +380,18 @@ function updateAverages(entry: StoredOptimizer, vars: tf.Variable[], decay: numb
 async function exportAverages(optimizers: OptimizerPlan[], models: Trainable[][], statics: Map<string, Values>, store: OptimizerStore): Promise<Record<string, Map<string, NamedTensor>>> {
   const out: Record<string, Map<string, NamedTensor>> = {};
   for (const [k, o] of optimizers.entries()) {
-    const averages = optimizerFor(o, models[k], store).averages;
-    if (!averages || !(o.spec.average?.(o.node.params) ?? 0)) continue;
+    const averages = optimizerFor(o, models[k], store).averages; // only an optimizer with ema set has them
+    if (!averages) continue;
     let at = 0;
     for (const [i, m] of o.models.entries()) {
       const vars = models[k][i].variables();
       const mine = averages.slice(at, (at += vars.length));
-      const v = statics.get(m.node)![m.port] as unknown as { exportWeights?: () => Promise<Map<string, NamedTensor>> };
-      if (typeof v.exportWeights !== 'function') continue;
+      const exportWeights = exporterOf(statics, m);
+      if (!exportWeights) continue;
       const kept = vars.map((x) => x.clone());
       try {
         vars.forEach((x, j) => x.assign(mine[j]));
-        out[m.node] = await v.exportWeights();
+        out[m.node] = await exportWeights();
       } finally {
         vars.forEach((x, j) => x.assign(kept[j]));
         tf.dispose(kept);
@@ -450,10 +459,11 @@ async function restoreOptimizer(o: OptimizerPlan, models: Trainable[], state: Ma
     const extra = [...state.keys()].filter((k) => !used.has(k));
     if (extra.length) bad(`unexpected ${extra.slice(0, 3).map((k) => `"${k}"`).join(', ')}${extra.length > 3 ? ` and ${extra.length - 3} more` : ''} (a different optimizer or model)`);
     if (slots.length === 2 && (values.length - 1) % 2) bad('Adam needs both moments of every variable');
+    const restoreAverages = averages.some(Boolean) && decayOf(o) > 0;
+    if (restoreAverages && !averages.every(Boolean)) bad('it has a running average ("ema") for some variables but not all');
     const entry = optimizerFor(o, models, store);
     await entry.optimizer.setWeights(values);
-    if (averages.some(Boolean) && (o.spec.average?.(o.node.params) ?? 0) > 0) {
-      if (!averages.every(Boolean)) bad('it has a running average ("ema") for some variables but not all');
+    if (restoreAverages) {
       tf.dispose(entry.averages ?? []);
       entry.averages = averages.map((t) => {
         const value = tf.tensor(t!.data, t!.shape, 'float32');
